@@ -1,0 +1,24 @@
+"""Shared pytest fixtures."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+import toonemo_lib  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before TensorFlow loads)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_root() -> Path:
+    """The team's shared folder: $TOONEMO_SHARED, else the checkout's sibling `shared/`."""
+    return Path(os.environ.get("TOONEMO_SHARED", PROJECT_ROOT.parent / "shared"))
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """Path of the shared folder; skips the test with a reason when it is absent."""
+    root = shared_root()
+    if not root.is_dir():
+        pytest.skip(f"shared data folder {root} is absent (set TOONEMO_SHARED to use another place)")
+    return root

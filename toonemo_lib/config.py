@@ -1,0 +1,100 @@
+"""Run profiles, the cache directory and the random seed.
+
+A *profile* says how big a run is.  Every notebook reads its sizes from here, so
+"what does `cpu` mean for notebook 01?" has exactly one answer:
+
+* ``smoke`` - seconds on a CPU, tiny models, shipped or generated data (what tests use);
+* ``cpu``   - a real but small run on a laptop;
+* ``gpu``   - the full run on a Colab GPU.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import platformdirs
+
+SEED = 2020  # the capstone's year; one seed for every notebook so reruns agree
+
+# FER2013's canonical label order (0..6).  Keras folder loaders sort class folders
+# alphabetically, which silently breaks this order: always map through this tuple.
+EMOTIONS = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJECT_ROOT / "data"
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+
+# What each profile means for each notebook.  Keys are notebook numbers.
+_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
+    "smoke": {
+        "01": {
+            "image_size": 96,  # content/style images for AdaIN style transfer
+            "pyramid_levels": 4,  # scales at which statistics are matched
+            "latent_samples": 300,  # points in the mapping-network experiment
+        },
+    },
+    "cpu": {
+        "01": {
+            "image_size": 256,
+            "pyramid_levels": 6,
+            "latent_samples": 1200,
+        },
+    },
+    "gpu": {
+        "01": {
+            "image_size": 512,
+            "pyramid_levels": 7,
+            "latent_samples": 2500,
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The sizes of one kind of run, per notebook."""
+
+    name: str
+    description: str
+    notebooks: Mapping[str, Mapping[str, Any]] = field(repr=False)
+
+    def settings(self, notebook: str) -> dict[str, Any]:
+        """Settings of notebook ``"01"`` (or ``"01_stylegan_theory"``) in this profile."""
+        key = str(notebook)[:2]
+        if key not in self.notebooks:
+            known = ", ".join(sorted(self.notebooks)) or "none"
+            raise KeyError(f"profile {self.name!r} has no settings for notebook {key!r} (it has: {known})")
+        return dict(self.notebooks[key])
+
+
+PROFILES: Mapping[str, Profile] = MappingProxyType(
+    {
+        "smoke": Profile("smoke", "seconds on a CPU: tiny models, shipped or generated data (tests)", _SETTINGS["smoke"]),
+        "cpu": Profile("cpu", "a real but small run on a laptop CPU", _SETTINGS["cpu"]),
+        "gpu": Profile("gpu", "the full run on a Colab GPU", _SETTINGS["gpu"]),
+    }
+)
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; a ``ValueError`` naming the valid ones otherwise."""
+    try:
+        return PROFILES[name]
+    except (KeyError, TypeError):
+        valid = ", ".join(PROFILES)
+        raise ValueError(f"unknown profile {name!r}: valid profiles are {valid}") from None
+
+
+def cache_dir() -> Path:
+    """Where downloads and trained models live: ``$TOONEMO_HOME`` or the user's cache folder."""
+    home = os.environ.get("TOONEMO_HOME")
+    if home:
+        path = Path(home).expanduser()
+    else:
+        path = Path(platformdirs.user_cache_dir("toonemo"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,244 @@
+"""Run the course: execute the notebooks in order with papermill, and the ``toonemo`` command.
+
+    toonemo list
+    toonemo run [--profile smoke|cpu|gpu] [--only 01,04] [--out reports/]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+import pandas as pd
+
+from .config import NOTEBOOKS_DIR, PROFILES, cache_dir, get_profile
+
+KERNEL_NAME = "toonemo-python"
+INJECTED_PARAMETERS = ("PROFILE", "OUTPUT_DIR")
+
+
+@dataclass(frozen=True)
+class NotebookInfo:
+    number: str
+    title: str
+    teaches: str
+    profiles: tuple[str, ...]
+    gpu: str
+
+
+NOTEBOOKS = (
+    NotebookInfo("01", "From PGGAN to StyleGAN2: mapping network, AdaIN, style mixing",
+                 "why a mapping network disentangles; AdaIN eq. (1)-(2) computed and checked; "
+                 "multi-scale style transfer; which resolutions control what",
+                 ("smoke", "cpu", "gpu"), "no"),
+    NotebookInfo("02", "Building a StyleGAN2 dataset",
+                 "crawl, curate, square-resize, align faces, write StyleGAN2 TFRecords", ("smoke", "cpu", "gpu"), "no"),
+    NotebookInfo("03", "Transfer-learning StyleGAN2 on cartoon faces",
+                 "fine-tune from FFHQ, snapshots and fakes grids, pick the snapshot, resume", ("smoke", "gpu"), "yes (gpu profile)"),
+    NotebookInfo("04", "Network blending: Toonify yourself",
+                 "layer swapping FFHQ x cartoon at 8..1024, projection of a photo, personal emoji", ("smoke", "cpu", "gpu"),
+                 "recommended"),
+    NotebookInfo("05", "Scaling mini-Xception on FER2013",
+                 "depthwise separable convolutions, the scaling table, confusion matrix", ("smoke", "cpu", "gpu"), "optional"),
+    NotebookInfo("06", "Toonify + emotion on video",
+                 "every N-th frame toonified, faces found, expressions recognised, timeline", ("smoke", "cpu", "gpu"),
+                 "recommended"),
+)
+
+
+def find_notebooks(folder: Path = NOTEBOOKS_DIR, only: Optional[Iterable[str]] = None) -> list[Path]:
+    """The ``NN_*.ipynb`` notebooks of ``folder`` in course order, optionally only some numbers."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"notebook folder {folder} does not exist")
+    notebooks = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if only is not None:
+        wanted = {n.strip().zfill(2) for n in only if n.strip()}
+        unknown = wanted - {p.name[:2] for p in notebooks}
+        if unknown:
+            have = ", ".join(p.name[:2] for p in notebooks)
+            raise ValueError(f"no notebook numbered {', '.join(sorted(unknown))} in {folder} (have: {have})")
+        notebooks = [p for p in notebooks if p.name[:2] in wanted]
+    return notebooks
+
+
+def ensure_kernel() -> str:
+    """Register a Jupyter kernel that runs *this* Python and put it first on Jupyter's path.
+
+    The stock ``python3`` kernel may point at another interpreter (a user-wide
+    kernelspec wins over the one of a virtual environment); a notebook run from
+    the course must use the environment the package is installed in.
+    """
+    root = cache_dir() / "jupyter"
+    spec_dir = root / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (toonemo)",
+        "language": "python",
+        "metadata": {"debugger": False},
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    paths = os.environ.get("JUPYTER_PATH", "").split(os.pathsep)
+    if str(root) not in paths:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([str(root)] + [p for p in paths if p])
+    return KERNEL_NAME
+
+
+def kernel_environment() -> None:
+    """Environment the notebook kernels inherit."""
+    import toonemo_lib  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before any kernel imports TensorFlow)
+
+    # An exported Agg backend makes figures vanish from executed notebooks; the
+    # kernel's inline backend works headless.
+    if os.environ.get("MPLBACKEND", "").lower() == "agg":
+        del os.environ["MPLBACKEND"]
+
+
+def check_parameters(notebook: Path, names: Iterable[str]) -> None:
+    """Fail early when the notebook has no ``parameters`` cell or lacks a parameter we inject."""
+    import papermill
+
+    nb = json.loads(notebook.read_text())
+    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"]):
+        raise ValueError(f"{notebook.name} has no cell tagged 'parameters'")
+    declared = set(papermill.inspect_notebook(str(notebook)))
+    missing = [n for n in names if n not in declared]
+    if missing:
+        raise ValueError(f"{notebook.name} does not declare the parameter(s) {', '.join(missing)} in its parameters cell")
+
+
+def run_notebook(
+    notebook: Path, profile: str, out_dir: Path, timeout: int = 3600, html: bool = True, parameters: dict | None = None
+) -> Path:
+    """Execute one notebook in ``profile``; the executed copy (and its HTML) go to ``out_dir``.
+
+    The notebook writes its own files (figures, tables) under ``out_dir/<notebook name>/``.
+    """
+    import papermill
+
+    get_profile(profile)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executed = out_dir / notebook.name
+    params = {"PROFILE": profile, "OUTPUT_DIR": str((out_dir / notebook.stem).resolve()), **(parameters or {})}
+    check_parameters(notebook, params)
+    kernel_environment()
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters=params,
+            kernel_name=ensure_kernel(),
+            cwd=str(notebook.parent),
+            execution_timeout=timeout,
+            progress_bar=False,
+            log_output=False,
+        )
+    finally:
+        if html and executed.exists():
+            export_html(executed)
+    return executed
+
+
+def export_html(notebook: Path) -> Path:
+    import nbconvert
+    import nbformat
+
+    from .records import MIME_TYPE
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:  # recorded values are for tests; HTML cannot show them
+        if cell.get("outputs"):
+            cell.outputs = [o for o in cell.outputs if MIME_TYPE not in o.get("data", {})]
+    body, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
+    path = notebook.with_suffix(".html")
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def run_course(profile: str, out: Path, only: Optional[Iterable[str]] = None, folder: Path = NOTEBOOKS_DIR) -> pd.DataFrame:
+    """Execute the notebooks in order; returns the summary (notebook, status, seconds, error)."""
+    from tqdm.auto import tqdm
+
+    get_profile(profile)
+    rows = []
+    notebooks = find_notebooks(folder, only)
+    if not notebooks:
+        raise FileNotFoundError(f"no NN_*.ipynb notebooks in {folder}")
+    for notebook in tqdm(notebooks, desc=f"course [{profile}]", unit="notebook"):
+        start = time.perf_counter()
+        try:
+            run_notebook(notebook, profile, out / profile)
+            status, error = "ok", ""
+        except Exception as err:  # one failing notebook must not hide the others' results
+            status, error = "failed", _first_line(err)
+        rows.append({"notebook": notebook.name, "status": status,
+                     "seconds": round(time.perf_counter() - start, 1), "error": error})
+    return pd.DataFrame(rows, columns=["notebook", "status", "seconds", "error"])
+
+
+def _first_line(err: Exception) -> str:
+    """The informative line of an error; papermill puts the cell's exception after a banner."""
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    for line in lines:
+        if line[:1].isalpha() and ("Error" in line or "Exception" in line) and not line.startswith("---"):
+            return line[:200]
+    return (lines[0] if lines else type(err).__name__)[:200]
+
+
+def notebook_table() -> pd.DataFrame:
+    present = {p.name[:2] for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")} if NOTEBOOKS_DIR.is_dir() else set()
+    return pd.DataFrame(
+        [{"#": n.number, "title": n.title, "teaches": n.teaches, "profiles": ", ".join(n.profiles), "GPU": n.gpu,
+          "available": "yes" if n.number in present else "not yet"} for n in NOTEBOOKS]
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toonemo", description="Toonify + emotion recognition, as a course.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("list", help="print the notebook table")
+    listing.set_defaults(func=_cmd_list)
+
+    run = commands.add_parser("run", help="execute the notebooks with papermill")
+    run.add_argument("--profile", default="cpu", help=f"one of {', '.join(PROFILES)} (default: cpu)")
+    run.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 01,04")
+    run.add_argument("--out", default="reports", type=Path, help="output folder (default: reports/)")
+    run.add_argument("--notebooks", default=NOTEBOOKS_DIR, type=Path, help="folder of the notebooks")
+    run.set_defaults(func=_cmd_run)
+    return parser
+
+
+def _cmd_list(args) -> int:
+    with pd.option_context("display.max_colwidth", 70, "display.width", 200):
+        print(notebook_table().to_string(index=False))
+    return 0
+
+
+def _cmd_run(args) -> int:
+    try:
+        get_profile(args.profile)
+        only = args.only.split(",") if args.only else None
+        summary = run_course(args.profile, args.out, only, args.notebooks)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"toonemo run: {err}", file=sys.stderr)
+        return 2
+    with pd.option_context("display.max_colwidth", 100, "display.width", 200):
+        print(summary.to_string(index=False))
+    print(f"executed notebooks and HTML in {args.out / args.profile}")
+    return 0 if (summary["status"] == "ok").all() else 1
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
