@@ -33,7 +33,7 @@ class NotebookInfo:
 
 
 NOTEBOOKS = (
-    NotebookInfo("01", "From PGGAN to StyleGAN2: mapping network, AdaIN, style mixing",
+    NotebookInfo("01", "From PGGAN to StyleGAN: mapping network, AdaIN, style mixing",
                  "why a mapping network disentangles; AdaIN eq. (1)-(2) computed and checked; "
                  "multi-scale style transfer; which resolutions control what",
                  ("smoke", "cpu", "gpu"), "no"),
@@ -183,12 +183,13 @@ def run_course(profile: str, out: Path, only: Optional[Iterable[str]] = None, fo
 
 
 def _first_line(err: Exception) -> str:
-    """The informative line of an error; papermill puts the cell's exception after a banner."""
-    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-    for line in lines:
-        if line[:1].isalpha() and ("Error" in line or "Exception" in line) and not line.startswith("---"):
-            return line[:200]
-    return (lines[0] if lines else type(err).__name__)[:200]
+    """The informative line of an error: for a failed cell, its exception name and message."""
+    ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)  # papermill's execution error
+    if ename:
+        text = f"{ename}: {evalue}"
+    else:
+        text = next((ln.strip() for ln in str(err).splitlines() if ln.strip()), type(err).__name__)
+    return text.splitlines()[0][:200] if text else type(err).__name__
 
 
 def notebook_table() -> pd.DataFrame:

@@ -58,9 +58,9 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_manifest(path: Path = MANIFEST) -> dict[str, Artefact]:
-    """All artefacts of the manifest, by name."""
-    entries = json.loads(Path(path).read_text())
+def load_manifest(path: Optional[Path] = None) -> dict[str, Artefact]:
+    """All artefacts of the manifest (default: the shipped one), by name."""
+    entries = json.loads(Path(path or MANIFEST).read_text())
     return {
         e["name"]: Artefact(
             name=e["name"],

@@ -1,0 +1,89 @@
+"""Synthetic cartoon faces: each expression must be measurably different."""
+
+import numpy as np
+import pytest
+
+from toonemo_lib.config import EMOTIONS
+from toonemo_lib.datasets.synthetic import MOUTH_RGB, draw_cartoon_face, emotion_index, synthetic_faces
+
+SIZE = 128
+
+
+def mouth_geometry(image):
+    """Curvature (>0 smile) and mean opening height, measured from the mouth-coloured pixels."""
+    distance = np.abs(image.astype(int) - np.array(MOUTH_RGB)).sum(-1)
+    ys, xs = np.nonzero(distance < 60)
+    assert len(xs) > 20, "no mouth found"
+    columns = np.unique(xs)
+    centre_y = np.array([ys[xs == c].mean() for c in columns])
+    u = (columns - columns.mean()) / SIZE
+    curvature = -np.polyfit(u, centre_y / SIZE, 2)[0]  # image y points down: a smile has its middle lowest
+    opening = len(xs) / len(columns)
+    return curvature, opening
+
+
+def white_of_eyes(image):
+    return int((image[: SIZE // 2] >= 250).all(-1).sum())
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return {name: draw_cartoon_face(name, SIZE, vary=False) for name in EMOTIONS}
+
+
+def test_smile_frown_and_straight_mouth(faces):
+    curvature = {name: mouth_geometry(img)[0] for name, img in faces.items()}
+    assert curvature["Happy"] > 0.5
+    assert curvature["Sad"] < -0.5
+    assert abs(curvature["Neutral"]) < 0.1
+    assert curvature["Happy"] > max(v for k, v in curvature.items() if k != "Happy")
+    assert curvature["Sad"] < min(v for k, v in curvature.items() if k not in ("Sad",))
+
+
+def test_surprise_opens_the_mouth_widest(faces):
+    opening = {name: mouth_geometry(img)[1] for name, img in faces.items()}
+    assert opening["Surprise"] == max(opening.values())
+    assert opening["Surprise"] > 3 * opening["Neutral"]
+    assert opening["Fear"] > opening["Neutral"]
+
+
+def test_happy_eyes_are_closed_and_fear_surprise_eyes_wide(faces):
+    white = {name: white_of_eyes(img) for name, img in faces.items()}
+    assert white["Happy"] == 0
+    assert min(white["Fear"], white["Surprise"]) > 1.3 * white["Neutral"] > 0
+
+
+def test_every_pair_of_expressions_differs_visibly(faces):
+    names = list(faces)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            diff = np.abs(faces[a].astype(int) - faces[b].astype(int)).max(-1)
+            assert (diff > 60).sum() > 40, f"{a} and {b} look the same"
+
+
+def test_faces_vary_with_the_seed_and_repeat_with_it():
+    a, b = draw_cartoon_face("Sad", 64, seed=1), draw_cartoon_face("Sad", 64, seed=2)
+    assert a.shape == (64, 64, 3) and a.dtype == np.uint8
+    assert np.abs(a.astype(int) - b).mean() > 5
+    np.testing.assert_array_equal(a, draw_cartoon_face("sad", 64, seed=1))
+
+
+def test_synthetic_faces_are_balanced_and_labelled():
+    images, labels = synthetic_faces(21, size=48, grayscale=True, seed=3)
+    assert images.shape == (21, 48, 48) and images.dtype == np.uint8
+    assert np.bincount(labels, minlength=7).tolist() == [3] * 7
+    rgb, only = synthetic_faces(4, size=32, emotions=["Happy", "Sad"])
+    assert rgb.shape == (4, 32, 32, 3) and set(only.tolist()) == {3, 4}
+
+
+@pytest.mark.parametrize("bad", ["Joy", 7, -1])
+def test_unknown_emotions_are_refused(bad):
+    with pytest.raises(ValueError, match="emotion"):
+        emotion_index(bad)
+
+
+def test_too_small_or_empty_requests_are_refused():
+    with pytest.raises(ValueError, match="at least 16"):
+        draw_cartoon_face("Happy", 8)
+    with pytest.raises(ValueError, match="positive"):
+        synthetic_faces(0)
