@@ -30,14 +30,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def record(name: str, value: Any) -> Any:
-    """Record ``value`` under ``name`` in the running notebook; returns the value."""
+def record(name: str, value: Any) -> None:
+    """Record ``value`` under ``name`` in the running notebook."""
     from IPython.display import display
 
     payload = {"name": name, "value": _plain(value)}
     json.dumps(payload)  # fail here, in the notebook, if the value cannot be stored
     display({MIME_TYPE: payload}, raw=True)
-    return value
 
 
 def read_records(notebook: str | Path | dict) -> dict[str, Any]:
