@@ -17,6 +17,7 @@ Eq. (2), StyleGAN - the style is computed from the latent w by a learned affine 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 EPSILON = 1e-5  # inside the square root, as in Huang & Belongie's reference code
@@ -89,3 +90,25 @@ class StyleAdaIN(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
+
+
+def spike_suppression(spike_heights, size: int = 32, seed: int = 0) -> list[float]:
+    """Why AdaIN invites StyleGAN's droplets: std of a feature map *away from* one spike, after instance norm.
+
+    A map of unit-variance noise gets one pixel of height h.  Instance
+    normalisation divides by the map's std, which the spike dominates, so the
+    rest of the map shrinks as h grows: by painting one strong blob the
+    generator can turn the effective strength of everything else down,
+    sneaking signal-strength information past the normalisation.
+    """
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((1, size, size, 1)).astype("float32")
+    rest = np.ones((size, size), bool)
+    rest[size // 2, size // 2] = False
+    stds = []
+    for height in spike_heights:
+        x = base.copy()
+        x[0, size // 2, size // 2, 0] += height
+        normalised = ops.convert_to_numpy(instance_norm(x))[0, :, :, 0]
+        stds.append(float(normalised[rest].std()))
+    return stds

@@ -1,0 +1,28 @@
+"""StyleGAN2 in Keras 3 / TensorFlow 2 that loads and reproduces NVIDIA's official TF1 pickles.
+
+    from toonemo_lib.stylegan2 import load_official_pickle
+    nets = load_official_pickle("stylegan2-ffhq-config-f.pkl")    # nets.G, nets.D, nets.Gs
+    ws = nets.Gs.mapping(z, truncation_psi=0.7)                   # [N, num_ws, w_dim]
+    img = nets.Gs.synthesis(ws, noise_mode="const")               # [N, H, W, C], about [-1, 1]
+    logits = nets.D(img)                                          # [N, 1]
+
+Models take numpy arrays or tensors and return `tf.Tensor`s (use `.numpy()`);
+the helpers `generate_images`, `style_mix` and `truncation_sweep` return numpy uint8.
+"""
+
+from .generate import generate_images, to_uint8, z_from_seeds
+from .mixing import (mix_styles, style_groups, style_mix, truncation_sweep, ws_row_layers,
+                     ws_rows_by_resolution)
+from .networks import (Discriminator, Generator, MappingNetwork, SynthesisNetwork, channel_count,
+                       num_ws_for, truncate)
+from .official import (ForbiddenGlobalError, OfficialNetworks, OfficialPickleError,
+                       load_official_pickle, read_official_pickle)
+from .saving import load_network, save_network
+
+__all__ = [
+    "Discriminator", "ForbiddenGlobalError", "Generator", "MappingNetwork", "OfficialNetworks",
+    "OfficialPickleError", "SynthesisNetwork", "channel_count", "generate_images",
+    "load_network", "load_official_pickle", "mix_styles", "num_ws_for", "read_official_pickle",
+    "save_network", "style_groups", "style_mix", "to_uint8", "truncate", "truncation_sweep",
+    "ws_row_layers", "ws_rows_by_resolution", "z_from_seeds",
+]

@@ -1,0 +1,306 @@
+"""Import NVIDIA's official TF1 StyleGAN2 pickles without TensorFlow 1.
+
+An official file (e.g. stylegan2-ffhq-config-f.pkl) is a pickled tuple (G, D, Gs)
+of `dnnlib.tflib.network.Network` objects whose state is a plain dict:
+version, name, static_kwargs, components, build_module_src, build_func_name,
+variables (section 7 of the reference README).  Unpickling normally imports and
+calls whatever globals the file names, so `RestrictedUnpickler` allows only a
+stub for Network plus the few NumPy / builtin reconstructors such a file needs;
+anything else is refused before it can run.  The stored `build_module_src` is
+never executed: the architecture comes from `static_kwargs` (absent keys take
+the TF1 build-function defaults) and every variable is checked against it.
+"""
+
+import io
+import pickle
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+
+from .networks import Discriminator, Generator, num_ws_for
+
+
+class OfficialPickleError(ValueError):
+    """The file is not a TF1 StyleGAN2 pickle this importer can read, or does not match."""
+
+
+class ForbiddenGlobalError(OfficialPickleError, pickle.UnpicklingError):
+    """The pickle asked for a global outside the allow-list (nothing of it was run)."""
+
+
+class Network:
+    """Stand-in for dnnlib.tflib.network.Network: it only keeps the pickled state dict."""
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def __repr__(self):
+        state = getattr(self, "state", {})
+        return f"<TF1 Network {state.get('name')!r} ({state.get('build_func_name')})>"
+
+
+try:  # numpy >= 2 keeps the implementation in numpy._core
+    from numpy._core import multiarray as _multiarray, numeric as _numeric
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core import multiarray as _multiarray, numeric as _numeric
+import codecs as _codecs
+import copyreg as _copyreg
+
+# Everything an official file refers to, under both numpy 1 (`numpy.core`) and
+# numpy 2 (`numpy._core`) spellings, plus what protocol 5 (`_frombuffer`) and
+# protocols 0-2 (`copyreg._reconstructor`, `_codecs.encode` for bytes, and their
+# Python 2 spellings in protocols 0-1) use for the same objects.  None of these can
+# reach the file system or run code.
+_ALLOWED_GLOBALS = {
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("builtins", "object"): object,
+    ("__builtin__", "object"): object,
+    ("copyreg", "_reconstructor"): _copyreg._reconstructor,
+    ("copy_reg", "_reconstructor"): _copyreg._reconstructor,
+    ("_codecs", "encode"): _codecs.encode,
+}
+for _core in ("numpy.core", "numpy._core"):
+    _ALLOWED_GLOBALS[(f"{_core}.multiarray", "_reconstruct")] = _multiarray._reconstruct
+    _ALLOWED_GLOBALS[(f"{_core}.multiarray", "scalar")] = _multiarray.scalar
+    _ALLOWED_GLOBALS[(f"{_core}.numeric", "_frombuffer")] = _numeric._frombuffer
+
+_HINTS = {
+    "torch": "it looks like a PyTorch pickle (e.g. stylegan2-ada-pytorch); this loader reads "
+             "NVIDIA's TF1 StyleGAN2 pickles",
+    "torch_utils": "it looks like a stylegan2-ada-pytorch pickle; this loader reads NVIDIA's "
+                   "TF1 StyleGAN2 pickles",
+    "dnnlib": "only dnnlib.tflib.network.Network is part of a TF1 StyleGAN2 pickle",
+}
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickler that resolves only the allow-listed globals; refuses everything else."""
+
+    def find_class(self, module, name):
+        if (module, name) == ("dnnlib.tflib.network", "Network"):
+            return Network
+        if (module, name) in _ALLOWED_GLOBALS:
+            return _ALLOWED_GLOBALS[(module, name)]
+        hint = _HINTS.get(module.split(".")[0], "TF1 StyleGAN2 pickles contain only "
+                          "dnnlib.tflib.network.Network and NumPy arrays")
+        raise ForbiddenGlobalError(f"refused to load global '{module}.{name}' from the pickle "
+                                   f"(nothing was executed): {hint}")
+
+    def persistent_load(self, pid):
+        raise OfficialPickleError("the pickle uses persistent ids (torch.save and similar "
+                                  "formats do); it is not a TF1 StyleGAN2 pickle")
+
+
+def read_official_pickle(path):
+    """Safely unpickle a TF1 StyleGAN2 file; returns the (G, D, Gs) tuple of `Network` stubs.
+
+    Raises OfficialPickleError for an empty, truncated or foreign file.
+    """
+    data = Path(path).read_bytes()
+    if not data:
+        raise OfficialPickleError(f"{path}: the file is empty")
+    if data[:4] == b"PK\x03\x04":
+        raise OfficialPickleError(f"{path}: this is a zip archive (a torch.save / Keras file?), "
+                                  "not a TF1 StyleGAN2 pickle")
+    try:
+        obj = RestrictedUnpickler(io.BytesIO(data)).load()
+    except OfficialPickleError as e:
+        raise type(e)(f"{path}: {e}") from None
+    except EOFError:
+        raise OfficialPickleError(f"{path}: the pickle ends early (truncated or incomplete "
+                                  "download?)") from None
+    except Exception as e:  # a corrupt stream can raise almost anything
+        raise OfficialPickleError(f"{path}: not a readable pickle ({type(e).__name__}: {e}); "
+                                  "the file may be truncated or corrupt") from None
+    if not (isinstance(obj, tuple) and len(obj) == 3
+            and all(isinstance(net, Network) for net in obj)):
+        what = f"a {type(obj).__name__}"
+        if isinstance(obj, tuple):
+            what += f" of {len(obj)} items ({', '.join(type(o).__name__ for o in obj)})"
+        raise OfficialPickleError(f"{path}: not a TF1 StyleGAN2 pickle: expected a tuple "
+                                  f"(G, D, Gs) of dnnlib Network objects, found {what}")
+    for label, net in zip(("G", "D", "Gs"), obj):
+        check_state(net, label)
+    return obj
+
+
+_STATE_KEYS = ("version", "name", "static_kwargs", "components", "build_func_name", "variables")
+
+
+def check_state(net, label, depth=0):
+    """Check one Network state has the TF1 dnnlib layout (section 7)."""
+    state = getattr(net, "state", None)
+    if not isinstance(state, dict):
+        raise OfficialPickleError(f"{label}: the Network has no state dict")
+    missing = [k for k in _STATE_KEYS if k not in state]
+    if missing:
+        raise OfficialPickleError(f"{label}: Network state lacks {missing}")
+    if state["version"] not in (2, 3, 4):
+        raise OfficialPickleError(f"{label}: unknown dnnlib Network version {state['version']!r}")
+    if not (isinstance(state["static_kwargs"], dict) and isinstance(state["components"], dict)
+            and isinstance(state["variables"], list)):
+        raise OfficialPickleError(f"{label}: static_kwargs and components must be dicts, "
+                                  "variables a list")
+    if depth > 3:  # official files nest one level; a pickle can even build a cycle
+        raise OfficialPickleError(f"{label}: components nested too deeply")
+    for key, component in state["components"].items():
+        if not isinstance(component, Network):
+            raise OfficialPickleError(f"{label}: component {key!r} is not a Network")
+        check_state(component, f"{label}/{key}", depth + 1)
+
+
+def flat_variables(net, prefix=""):
+    """Dict 'component/.../name' -> float32 array of a Network and its components."""
+    out = {}
+    for item in net.state["variables"]:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)):
+            raise OfficialPickleError(f"{prefix or 'network'}: variables must be (name, array) "
+                                      f"pairs, found {type(item).__name__}")
+        name, value = item
+        if prefix + name in out:
+            raise OfficialPickleError(f"variable {prefix + name!r} appears twice")
+        try:
+            out[prefix + name] = np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise OfficialPickleError(f"variable {prefix + name!r} is not numeric") from None
+    for key, component in net.state["components"].items():
+        out.update(flat_variables(component, f"{prefix}{key}/"))
+    return out
+
+
+# ------------------------------------------------------------------- hyper-parameters
+
+# Defaults of the TF1 build functions (networks_stylegan2.py), used for every key
+# an official pickle does not store.  Not the PyTorch converter's defaults, which
+# differ for mapping_fmaps and mbstd_group_size (README section 11).
+TF1_GENERATOR_DEFAULTS = dict(
+    num_channels=3, resolution=1024, label_size=0, latent_size=512, dlatent_size=512,
+    mapping_layers=8, mapping_fmaps=512, mapping_lrmul=0.01, mapping_nonlinearity="lrelu",
+    normalize_latents=True, dlatent_avg_beta=0.995, fmap_base=16 << 10, fmap_decay=1.0,
+    fmap_min=1, fmap_max=512, architecture="skip", nonlinearity="lrelu",
+    resample_kernel=[1, 3, 3, 1])
+TF1_DISCRIMINATOR_DEFAULTS = dict(
+    num_channels=3, resolution=1024, label_size=0, fmap_base=16 << 10, fmap_decay=1.0,
+    fmap_min=1, fmap_max=512, architecture="resnet", nonlinearity="lrelu", mbstd_group_size=4,
+    mbstd_num_features=1, resample_kernel=[1, 3, 3, 1])
+_MAPPING_KEYS = ("latent_size", "label_size", "dlatent_size", "mapping_layers", "mapping_fmaps",
+                 "mapping_lrmul", "mapping_nonlinearity", "normalize_latents")
+_SYNTHESIS_KEYS = ("dlatent_size", "num_channels", "resolution", "fmap_base", "fmap_decay",
+                   "fmap_min", "fmap_max", "architecture", "nonlinearity", "resample_kernel")
+
+
+def expect_build_func(net, label, expected):
+    func = net.state["build_func_name"]
+    if func != expected:
+        raise OfficialPickleError(
+            f"{label}: build function {func!r} is not supported (expected {expected!r}; "
+            "only StyleGAN2 configs e/f with G_synthesis_stylegan2 / D_stylegan2 are implemented)")
+
+
+def generator_kwargs(net, label):
+    """Constructor kwargs of a G_main network: TF1 defaults <- top level <- components."""
+    expect_build_func(net, label, "G_main")
+    components = net.state["components"]
+    for key, func in (("synthesis", "G_synthesis_stylegan2"), ("mapping", "G_mapping")):
+        if key not in components:
+            raise OfficialPickleError(f"{label}: component {key!r} is missing")
+        expect_build_func(components[key], f"{label}/{key}", func)
+    top = net.state["static_kwargs"]
+    if top.get("synthesis_func", "G_synthesis_stylegan2") != "G_synthesis_stylegan2":
+        raise OfficialPickleError(f"{label}: synthesis_func {top['synthesis_func']!r} "
+                                  "is not supported")
+    kwargs = {k: top[k] for k in TF1_GENERATOR_DEFAULTS if k in top}
+    # The components saw the same kwargs as G_main; where they store a key, their value is
+    # the one the build function actually used.
+    for key, keys in (("synthesis", _SYNTHESIS_KEYS), ("mapping", _MAPPING_KEYS)):
+        stored = components[key].state["static_kwargs"]
+        for k in keys:
+            if k in stored:
+                kwargs[k] = stored[k]
+    kwargs = dict(TF1_GENERATOR_DEFAULTS, **kwargs)
+    broadcast = components["mapping"].state["static_kwargs"].get("dlatent_broadcast")
+    expected = num_ws_for_checked(kwargs["resolution"], label)
+    if broadcast is not None and broadcast != expected:
+        raise OfficialPickleError(f"{label}: mapping dlatent_broadcast={broadcast} but a "
+                                  f"{kwargs['resolution']}px synthesis network reads "
+                                  f"{expected} W rows")
+    return kwargs
+
+
+def discriminator_kwargs(net, label):
+    expect_build_func(net, label, "D_stylegan2")
+    stored = net.state["static_kwargs"]
+    kwargs = dict(TF1_DISCRIMINATOR_DEFAULTS, **{k: stored[k] for k in TF1_DISCRIMINATOR_DEFAULTS
+                                                  if k in stored})
+    num_ws_for_checked(kwargs["resolution"], label)
+    return kwargs
+
+
+def num_ws_for_checked(resolution, label):
+    try:
+        return num_ws_for(resolution)
+    except ValueError as e:
+        raise OfficialPickleError(f"{label}: {e}") from None
+
+
+def build_network(cls, kwargs, label):
+    try:
+        return cls(name=label, **kwargs)
+    except ValueError as e:
+        raise OfficialPickleError(f"{label}: cannot build {cls.__name__}({kwargs}): {e}") from None
+
+
+# ------------------------------------------------------------------- variables
+
+
+def assign_variables(model, arrays, label, ignore=("lod",)):
+    """Copy named arrays into `model.tf1_variables()`; every name and shape must match."""
+    targets = model.tf1_variables()
+    for name in targets:
+        if name not in arrays:
+            raise OfficialPickleError(f"{label}: variable {name!r} is missing from the pickle "
+                                      f"(the static_kwargs describe a network that has it)")
+    for name, value in arrays.items():
+        if name in ignore:
+            continue
+        if name not in targets:
+            raise OfficialPickleError(f"{label}: unexpected variable {name!r} with shape "
+                                      f"{list(np.shape(value))} (not part of the architecture the "
+                                      "static_kwargs describe)")
+        expected = tuple(targets[name].shape)
+        if tuple(np.shape(value)) != expected:
+            raise OfficialPickleError(f"{label}: variable {name!r} has shape "
+                                      f"{list(np.shape(value))}, expected {list(expected)}")
+    for name, var in targets.items():
+        var.assign(arrays[name])
+
+
+OfficialNetworks = namedtuple("OfficialNetworks", ["G", "D", "Gs"])
+OfficialNetworks.__doc__ = ("The three networks of an official pickle: G (training snapshot), "
+                            "D (discriminator), Gs (moving-average generator, use it to generate).")
+
+
+def networks_from_states(g_net, d_net, gs_net):
+    """Build Keras networks for three Network stubs and copy their variables in."""
+    nets = {}
+    for label, net in (("G", g_net), ("Gs", gs_net)):
+        model = build_network(Generator, generator_kwargs(net, label), label)
+        assign_variables(model, flat_variables(net), label)
+        nets[label] = model
+    D = build_network(Discriminator, discriminator_kwargs(d_net, "D"), "D")
+    assign_variables(D, flat_variables(d_net), "D")
+    return OfficialNetworks(G=nets["G"], D=D, Gs=nets["Gs"])
+
+
+def load_official_pickle(path):
+    """Load NVIDIA's TF1 StyleGAN2 pickle `path` into Keras: OfficialNetworks(G, D, Gs).
+
+    Nothing from the file is executed; OfficialPickleError explains any refusal.
+    """
+    g_net, d_net, gs_net = read_official_pickle(path)
+    try:
+        return networks_from_states(g_net, d_net, gs_net)
+    except OfficialPickleError as e:
+        raise OfficialPickleError(f"{path}: {e}") from None

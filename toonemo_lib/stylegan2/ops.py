@@ -1,0 +1,168 @@
+"""Stateless tensor operations of StyleGAN2, written for NHWC float tensors.
+
+Each function reproduces one piece of NVIDIA's TF1 arithmetic (the numbers in
+comments refer to sections of `shared/reference/stylegan2/README.md`).  The TF1
+graph ran NCHW; TensorFlow on CPU only convolves NHWC, so everything here is
+channels-last and the network code converts the few NCHW-stored variables.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+# Gains that TF1's fused_bias_act applies after each activation (section 9.2).
+ACTIVATIONS = {
+    "linear": (lambda x: x, 1.0),
+    "relu": (tf.nn.relu, float(np.sqrt(2))),
+    "lrelu": (lambda x: tf.nn.leaky_relu(x, alpha=0.2), float(np.sqrt(2))),
+}
+
+
+def check_activation(name):
+    """Raise a ValueError for an activation TF1 StyleGAN2 code would not know here."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation {name!r} is not implemented; use one of "
+                         f"{sorted(ACTIVATIONS)}")
+    return name
+
+
+def bias_act(x, bias=None, act="linear"):
+    """Add a per-channel bias, apply the activation, multiply by its gain (section 9.2)."""
+    if bias is not None:
+        x = x + tf.cast(bias, x.dtype)
+    fn, gain = ACTIVATIONS[act]
+    x = fn(x)
+    return x * gain if gain != 1.0 else x
+
+
+def normalize_2nd_moment(x, eps=1e-8):
+    """Scale each row to unit mean square (section 9.3, TF1 'Normalize')."""
+    return x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=1, keepdims=True) + eps)
+
+
+def fir_kernel_2d(kernel):
+    """The separable FIR filter as a normalized 2-D numpy array (section 9.7)."""
+    k = np.asarray(kernel, dtype=np.float64)
+    if k.ndim == 1:
+        k = np.outer(k, k)
+    return (k / k.sum()).astype(np.float32)
+
+
+def upfirdn_2d(x, kernel, up=1, down=1, pad0=0, pad1=0):
+    """Upsample by zero insertion, pad, filter with `kernel` (VALID), subsample; NHWC.
+
+    This is TF1's reference `upfirdn_2d` on both spatial axes with the same
+    factors and padding.  `kernel` is a 2-D numpy array already including any gain.
+    """
+    channels = x.shape[-1]
+    if up > 1:
+        # Sample i lands at index i*up, followed by up-1 zeros (the trailing
+        # zeros after the last sample are part of the official definition).
+        n, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+        x = tf.reshape(x, [n, h, 1, w, 1, channels])
+        x = tf.pad(x, [[0, 0], [0, 0], [0, up - 1], [0, 0], [0, up - 1], [0, 0]])
+        x = tf.reshape(x, [n, h * up, w * up, channels])
+    if pad0 or pad1:
+        x = tf.pad(x, [[0, 0], [pad0, pad1], [pad0, pad1], [0, 0]])
+    # A true convolution flips the kernel; correlation with the flipped kernel is that.
+    k = np.ascontiguousarray(kernel[::-1, ::-1])
+    k = tf.constant(np.tile(k[:, :, None, None], [1, 1, channels, 1]), dtype=x.dtype)
+    x = tf.nn.depthwise_conv2d(x, k, strides=[1, 1, 1, 1], padding="VALID")
+    if down > 1:
+        x = x[:, ::down, ::down, :]
+    return x
+
+
+def upsample_2d(x, kernel, factor=2):
+    """Image upsampling of the skip generator: upfirdn with gain factor**2 (section 9.8).
+
+    TF1 pads (p+1)//2 + factor-1 before and p//2 after, p = len(kernel) - factor;
+    for [1,3,3,1] that is 2 before / 1 after.
+    """
+    k = fir_kernel_2d(kernel) * factor**2
+    p = k.shape[0] - factor
+    return upfirdn_2d(x, k, up=factor, pad0=(p + 1) // 2 + factor - 1, pad1=p // 2)
+
+
+def downsample_2d(x, kernel, factor=2):
+    """Image downsampling (filter, then keep every second pixel), TF1 `downsample_2d`."""
+    k = fir_kernel_2d(kernel)
+    p = k.shape[0] - factor
+    return upfirdn_2d(x, k, down=factor, pad0=(p + 1) // 2, pad1=p // 2)
+
+
+def conv_2d(x, w):
+    """Stride-1 cross-correlation with zero SAME padding; `w` is [kh, kw, in, out]."""
+    return tf.nn.conv2d(x, w, strides=1, padding="SAME")
+
+
+def conv_downsample_2d(x, w, kernel, factor=2):
+    """TF1 `conv_downsample_2d`: FIR blur with padding, then a stride-2 VALID conv.
+
+    The kernel is used as stored (not flipped), section 9.8.
+    """
+    k = fir_kernel_2d(kernel)
+    p = (k.shape[0] - factor) + (w.shape[0] - 1)
+    x = upfirdn_2d(x, k, pad0=(p + 1) // 2, pad1=p // 2)
+    return tf.nn.conv2d(x, w, strides=factor, padding="VALID")
+
+
+def upsample_conv_2d(x, w, kernel, factor=2):
+    """TF1 `upsample_conv_2d`: transposed conv (stride 2, VALID) then FIR with gain 4.
+
+    TF1 hands `conv2d_transpose` the spatially flipped kernel with in/out swapped,
+    so out[2u+p, 2v+q, o] += x[u, v, i] * w[kh-1-p, kw-1-q, i, o] (section 9.8).
+    The result, (2H + kh - 2) pixels wide, is then filtered back to 2H.
+    """
+    kh, kw, _, out_channels = w.shape
+    n, h, wd = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    w_t = tf.transpose(tf.reverse(w, axis=[0, 1]), [0, 1, 3, 2])
+    out_shape = tf.stack([n, (h - 1) * factor + kh, (wd - 1) * factor + kw, out_channels])
+    x = tf.nn.conv2d_transpose(x, w_t, out_shape, strides=factor, padding="VALID")
+    k = fir_kernel_2d(kernel) * factor**2
+    p = (k.shape[0] - factor) - (kw - 1)
+    return upfirdn_2d(x, k, pad0=(p + 1) // 2 + factor - 1, pad1=p // 2 + 1)
+
+
+def modulated_conv_2d(x, weight, styles, demodulate=True, up=False, kernel=(1, 3, 3, 1)):
+    """Modulated (and optionally demodulated) convolution, the non-fused form (section 9.6).
+
+    x: [N, H, W, in]; weight: [kh, kw, in, out] with the equalized-lr factor
+    already applied; styles: [N, in].  Scaling the input channels by the style,
+    convolving with the shared kernel and scaling the output channels by the
+    per-sample demodulation factor equals convolving with per-sample kernels.
+    """
+    x = x * styles[:, None, None, :]
+    if up:
+        x = upsample_conv_2d(x, weight, kernel)
+    elif weight.shape[0] == 1 and weight.shape[1] == 1:
+        x = tf.einsum("nhwi,io->nhwo", x, weight[0, 0])
+    else:
+        x = conv_2d(x, weight)
+    if demodulate:
+        x = x * demodulation_factors(weight, styles)[:, None, None, :]
+    return x
+
+
+def demodulation_factors(weight, styles, eps=1e-8):
+    """1 / ||w * s|| per (sample, output channel); the sum runs over kh, kw, in."""
+    w_sq = tf.reduce_sum(tf.square(weight), axis=[0, 1])  # [in, out]
+    return tf.math.rsqrt(tf.matmul(tf.square(styles), w_sq) + eps)
+
+
+def minibatch_stddev(x, group_size=4, num_features=1):
+    """Append the minibatch standard deviation as extra channels (section 9.11), NHWC.
+
+    Sample n belongs to group n mod (N / G): TF1 reshapes the batch as [G, M, ...],
+    so groups are strided, not contiguous.
+    """
+    n, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    c = x.shape[-1]
+    g = tf.minimum(group_size, n)
+    y = tf.reshape(x, [g, -1, h, w, num_features, c // num_features])
+    y = tf.cast(y, tf.float32)
+    y -= tf.reduce_mean(y, axis=0, keepdims=True)
+    y = tf.sqrt(tf.reduce_mean(tf.square(y), axis=0) + 1e-8)  # [M, H, W, F, c]
+    y = tf.reduce_mean(y, axis=[1, 2, 4])  # [M, F]
+    y = tf.cast(y, x.dtype)
+    y = tf.tile(y[:, None, None, :], [g, h, w, 1])  # [N, H, W, F]
+    return tf.concat([x, y], axis=-1)
