@@ -31,8 +31,23 @@ def check_01(records, out_dir):
     size = get_profile("smoke").settings("01")["image_size"]
     assert records["style_transfer_shape"] == [size, size, 3]
     assert records["lowpass_gap_after"] < 0.2 * records["lowpass_gap_before"]
+    # StyleGAN2 half: droplets, eq. (3)-(4), demodulation, truncation, mixing
+    adain_rest, demod_rest = records["spike_adain_rest_std"], records["spike_demod_rest_std"]
+    assert adain_rest[0] > 0.9 and adain_rest[-1] < 0.1  # a big spike turns the rest of the map down
+    assert max(demod_rest) - min(demod_rest) < 1e-5  # demodulation does not look at the data
+    assert records["modconv_eq34_max_abs_error"] < 1e-4
+    assert records["demod_gap_iid"] < 0.1 < records["demod_gap_smooth"]
+    assert all(0.6 < s < 1.1 for s in records["stack_std_demod"])
+    assert records["stack_std_no_demod"][-1] > 3 * records["stack_std_demod"][-1]
+    resolution = get_profile("smoke").settings("01")["generator_resolution"]
+    assert records["generated_shape"] == [get_profile("smoke").settings("01")["grid_seeds"], resolution, resolution, 3]
+    spread = records["truncation_spread"]
+    assert spread[0] > spread[1] > spread[2] > spread[3] == 0  # psi = 0 maps every seed to the average image
+    assert records["style_mixing_columns"][:3] == ["A", "B", "A + coarse of B\n(rows 0-3)"]
+    assert records["formulas_match_keras"] and records["plain_total"] > 7 * records["separable_total"]
     expected = {"mapping_network.png", "adain_style_transfer.png", "adain_alpha_sweep.png", "style_levels.png",
-                "scale_mixing.png"}
+                "scale_mixing.png", "droplet_spike.png", "demodulation_std.png", "truncation_grid.png",
+                "style_mixing_grid.png"}
     assert expected <= set(records["figures"])
     for name in expected:
         height, width, _ = _png(out_dir / name).shape

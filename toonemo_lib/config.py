@@ -35,6 +35,9 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "image_size": 96,  # content/style images for AdaIN style transfer
             "pyramid_levels": 4,  # scales at which statistics are matched
             "latent_samples": 300,  # points in the mapping-network experiment
+            "generator_resolution": 32,  # the StyleGAN2 shown (gpu: FFHQ 1024 when downloaded)
+            "grid_seeds": 3,  # rows of the truncation and style-mixing grids
+            "modconv_size": 16,  # feature-map side in the (de)modulation experiments
         },
     },
     "cpu": {
@@ -42,6 +45,9 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "image_size": 256,
             "pyramid_levels": 6,
             "latent_samples": 1200,
+            "generator_resolution": 64,
+            "grid_seeds": 4,
+            "modconv_size": 32,
         },
     },
     "gpu": {
@@ -49,6 +55,9 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "image_size": 512,
             "pyramid_levels": 7,
             "latent_samples": 2500,
+            "generator_resolution": 64,
+            "grid_seeds": 5,
+            "modconv_size": 64,
         },
     },
 }

@@ -33,9 +33,9 @@ class NotebookInfo:
 
 
 NOTEBOOKS = (
-    NotebookInfo("01", "From PGGAN to StyleGAN: mapping network, AdaIN, style mixing",
-                 "why a mapping network disentangles; AdaIN eq. (1)-(2) computed and checked; "
-                 "multi-scale style transfer; which resolutions control what",
+    NotebookInfo("01", "From PGGAN to StyleGAN2: mapping network, AdaIN, style mixing, demodulation",
+                 "why a mapping network disentangles; AdaIN eq. (1)-(2) and modulation/demodulation eq. (3)-(4) "
+                 "checked; style transfer; droplets; truncation and style mixing; separable-conv arithmetic",
                  ("smoke", "cpu", "gpu"), "no"),
     NotebookInfo("02", "Building a StyleGAN2 dataset",
                  "crawl, curate, square-resize, align faces, write StyleGAN2 TFRecords", ("smoke", "cpu", "gpu"), "no"),

@@ -1,0 +1,1 @@
+"""Facial emotion recognition: mini-Xception family, training, evaluation, the recogniser."""
