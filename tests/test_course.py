@@ -74,3 +74,10 @@ def test_list_prints_every_notebook(capsys):
     printed = capsys.readouterr().out
     for info in course.NOTEBOOKS:
         assert info.title[:30] in printed
+
+
+def test_dataset_and_crawl_commands_are_wired_into_toonemo():
+    parser = course.build_parser()
+    args = parser.parse_args(["dataset", "src", "out", "--resolution", "64", "--format", "zip"])
+    assert args.command == "dataset" and args.resolution == 64 and callable(args.func)
+    assert parser.parse_args(["crawl", "--urls", "list.txt", "--out", "raw"]).command == "crawl"

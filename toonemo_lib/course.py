@@ -2,6 +2,8 @@
 
     toonemo list
     toonemo run [--profile smoke|cpu|gpu] [--only 01,04] [--out reports/]
+    toonemo dataset SRC_DIR OUT_DIR --resolution 256 [--align] [--format tfrecords|zip]
+    toonemo crawl --urls FILE | --page URL | --video FILE --every N  --out DIR
 """
 
 from __future__ import annotations
@@ -213,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="reports", type=Path, help="output folder (default: reports/)")
     run.add_argument("--notebooks", default=NOTEBOOKS_DIR, type=Path, help="folder of the notebooks")
     run.set_defaults(func=_cmd_run)
+
+    from .datasets.cli import add_commands as add_dataset_commands
+
+    add_dataset_commands(commands)  # `toonemo dataset ...` and `toonemo crawl ...`
     return parser
 
 
