@@ -39,6 +39,11 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "grid_seeds": 3,  # rows of the truncation and style-mixing grids
             "modconv_size": 16,  # feature-map side in the (de)modulation experiments
         },
+        "02": {
+            "resolution": 64,  # side of the written StyleGAN2 dataset
+            "synthetic_faces": 12,  # cartoon faces drawn for the local fixture site
+            "max_pages": 2,  # pagination links the crawler follows
+        },
     },
     "cpu": {
         "01": {
@@ -49,6 +54,11 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "grid_seeds": 4,
             "modconv_size": 32,
         },
+        "02": {
+            "resolution": 256,
+            "synthetic_faces": 40,
+            "max_pages": 3,
+        },
     },
     "gpu": {
         "01": {
@@ -58,6 +68,11 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "generator_resolution": 64,
             "grid_seeds": 5,
             "modconv_size": 64,
+        },
+        "02": {
+            "resolution": 1024,
+            "synthetic_faces": 40,
+            "max_pages": 10,
         },
     },
 }
