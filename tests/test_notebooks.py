@@ -54,7 +54,46 @@ def check_01(records, out_dir):
         assert height > 100 and width > 200
 
 
-CHECKS = {"01": check_01}
+def check_02(records, out_dir):
+    settings = get_profile("smoke").settings("02")
+    # The crawl: two failures (the broken link and the error page), one exact copy stored once.
+    assert records["crawl_status"]["failed"] == 2 and records["crawl_status"]["present"] == 1
+    traps, reasons = records["trap_verdicts"], records["trap_reasons"]
+    assert traps["broken link"] == "crawl: HTTP 404" and reasons["broken link"].startswith("HTTP 404")
+    assert traps["not an image (.jpg)"] == "crawl: not an image" and reasons["not an image (.jpg)"].startswith("not an image")
+    assert traps["exact copy"] == "crawl: same content"
+    assert traps["re-encoded copy"] == "curate: near-duplicate" and reasons["re-encoded copy"].startswith("near-duplicate of")
+    assert traps["tiny image"] == "curate: too small" and traps["truncated PNG"] == "curate: unreadable"
+    assert records["outcomes_as_planned"]
+    # Curation: kept + rejected = every candidate; every kind of rejection was met.
+    assert records["curate_kept"] >= settings["synthetic_faces"] + 1   # the cartoons and the astronaut
+    assert records["curate_kept"] + records["curate_rejected"] == records["site_items"] - 3 + records["video_frames_saved"]
+    assert set(records["rejection_kinds"]) == {"too small", "near-duplicate", "unreadable"}
+    assert records["video_frames_kept"] == records["video_frames_saved"] // 2   # two frames per shot, one kept
+    assert records["image_modes"] == {"rgba": "RGBA", "palette": "P"}
+    resolution = settings["resolution"]
+    assert records["normalised_shape"] == [resolution, resolution, 3]
+    methods = records["alignment_methods"]
+    assert methods["astronaut"] == "eyes" and len(methods) == 9 and set(methods.values()) <= {"eyes", "face-box", "none"}
+    # The written data set reads back exactly, at every level down to 4x4, in both formats.
+    written = records["written"]
+    assert written == records["curate_kept"] == records["zip_written"]
+    levels = [str(2**k) for k in range(2, resolution.bit_length())]
+    assert records["records_per_level"] == {level: written for level in levels}
+    assert records["roundtrip_max_abs_diff"] == {level: 0 for level in levels}
+    assert records["zip_roundtrip_max_abs_diff"] == 0
+    expected = {"video_frames.png", "curation_contact_sheet.png", "resolution_stats.png", "normalisation.png",
+                "face_alignment.png", "read_back.png"}
+    assert expected <= set(records["figures"])
+    for name in expected:
+        height, width, _ = _png(out_dir / name).shape
+        assert height > 100 and width > 200
+    data = out_dir / "data"
+    assert (data / "cartoons-tfrecords" / f"cartoons-r{resolution.bit_length() - 1:02d}.tfrecords").is_file()
+    assert (data / "cartoons-zip" / "cartoons.zip").is_file()
+
+
+CHECKS = {"01": check_01, "02": check_02}
 
 
 def test_there_are_notebooks():

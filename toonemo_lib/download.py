@@ -141,6 +141,8 @@ def fetch(
             f"checksum mismatch for {url}: expected sha256 {sha256}, got {actual}. "
             f"The partial file was removed; try again, or place a verified copy at {target}."
         )
+    if sha256 is None and progress:
+        print(f"{target.name}: no checksum to verify against; its sha256 is {actual}")
     os.replace(part, target)  # atomic: the final name only ever holds a verified file
     return target
 
