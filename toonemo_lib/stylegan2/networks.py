@@ -261,8 +261,19 @@ class SynthesisNetwork(keras.Model):
 
 # --------------------------------------------------------------------------- generator
 
+class _ConfiguredModel(keras.Model):
+    """A model rebuilt from the hyper-parameters it was constructed with (kept in `_config`)."""
+
+    def get_config(self):
+        return dict(self._config, name=self.name, dtype=self.dtype_policy.name)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
 @keras.saving.register_keras_serializable(package="toonemo_stylegan2")
-class Generator(keras.Model):
+class Generator(_ConfiguredModel):
     """StyleGAN2 generator G_main = mapping + synthesis, with truncation (9.3-9.9).
 
     `G(z, c=None, truncation_psi=1.0, truncation_cutoff=None, noise_mode="const")`
@@ -311,13 +322,6 @@ class Generator(keras.Model):
                           truncation_cutoff=truncation_cutoff, training=training)
         return self.synthesis(ws, noise_mode=noise_mode)
 
-    def get_config(self):
-        return dict(self._config, name=self.name, dtype=self.dtype_policy.name)
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
     def tf1_variables(self):
         """OrderedDict TF1 variable name -> Keras variable (without the ignored `lod`)."""
         names = OrderedDict(dlatent_avg=self.mapping.w_avg)
@@ -357,7 +361,7 @@ class DiscriminatorBlock(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="toonemo_stylegan2")
-class Discriminator(keras.Model):
+class Discriminator(_ConfiguredModel):
     """StyleGAN2 discriminator D_stylegan2, resnet architecture: image -> logit [N, 1].
 
     With label_size > 0, D(img, c) returns sum(output * c) (projection conditioning,
@@ -426,13 +430,6 @@ class Discriminator(keras.Model):
             x = tf.reduce_sum(x * tf.cast(c, x.dtype), axis=1, keepdims=True)
         x = tf.cast(x, tf.float32)
         return (x, features) if return_features else x
-
-    def get_config(self):
-        return dict(self._config, name=self.name, dtype=self.dtype_policy.name)
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def tf1_variables(self):
         """OrderedDict TF1 variable name -> Keras variable, in TF1 creation order."""
