@@ -44,6 +44,15 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "synthetic_faces": 12,  # cartoon faces drawn for the local fixture site
             "max_pages": 2,  # pagination links the crawler follows
         },
+        "05": {
+            "data": "synthetic",  # "synthetic" cartoon faces, or "fer2013" when it is found
+            "synthetic_faces": 280,  # faces drawn when the data is synthetic
+            "grid_rows": ("origin", "11"),  # rows of seed 000's table that are trained
+            "grid_epochs": 1,  # epochs per row (early stopping may end a row sooner)
+            "train_limit": 0,  # training images per row, 0 = all
+            "augmentation_scale": 0.05,  # multiplies the table's 1k/5k/10k extra samples
+            "timing_repeats": 3,  # timing runs per architecture (median reported)
+        },
     },
     "cpu": {
         "01": {
@@ -59,6 +68,15 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "synthetic_faces": 40,
             "max_pages": 3,
         },
+        "05": {
+            "data": "fer2013",
+            "synthetic_faces": 700,
+            "grid_rows": ("origin", "4", "11"),
+            "grid_epochs": 3,
+            "train_limit": 8000,
+            "augmentation_scale": 0.2,
+            "timing_repeats": 5,
+        },
     },
     "gpu": {
         "01": {
@@ -73,6 +91,15 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution": 1024,
             "synthetic_faces": 40,
             "max_pages": 10,
+        },
+        "05": {
+            "data": "fer2013",
+            "synthetic_faces": 700,
+            "grid_rows": "all",
+            "grid_epochs": 100,
+            "train_limit": 0,
+            "augmentation_scale": 1.0,
+            "timing_repeats": 7,
         },
     },
 }

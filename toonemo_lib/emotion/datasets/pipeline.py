@@ -1,0 +1,158 @@
+"""From face arrays to model batches: preprocessing, augmentation, tf.data, class weights.
+
+Training and the recogniser share ``preprocess_faces`` so that a face is resized and
+scaled exactly the same way in both (a mismatch here silently costs accuracy).
+"""
+
+from __future__ import annotations
+
+import cv2
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from toonemo_lib.config import SEED
+
+
+def to_grayscale(face: np.ndarray) -> np.ndarray:
+    """A 2-D uint8 face from a grayscale (H, W), (H, W, 1) or BGR/BGRA (H, W, 3|4) array."""
+    face = np.asarray(face)
+    if face.ndim == 3 and face.shape[-1] == 1:
+        face = face[..., 0]
+    if face.ndim == 3 and face.shape[-1] in (3, 4):
+        code = cv2.COLOR_BGR2GRAY if face.shape[-1] == 3 else cv2.COLOR_BGRA2GRAY
+        face = cv2.cvtColor(face, code)
+    if face.ndim != 2:
+        raise ValueError(f"a face must be (H, W), (H, W, 1) or (H, W, 3) BGR; got shape {face.shape}")
+    if face.shape[0] < 2 or face.shape[1] < 2:
+        raise ValueError(f"a face must be at least 2x2 pixels; got shape {face.shape}")
+    if face.dtype != np.uint8:
+        if np.issubdtype(face.dtype, np.floating) and face.size and face.max() <= 1.0:
+            face = face * 255.0  # a float image in [0, 1]
+        face = np.clip(face, 0, 255).astype(np.uint8)
+    return face
+
+
+def preprocess_faces(faces, resolution: int = 48) -> np.ndarray:
+    """Face crops of any size -> float32 (N, resolution, resolution, 1) scaled to [-1, 1].
+
+    ``faces`` is a list of crops (each gray or BGR), an (N, H, W) or (N, H, W, C) array,
+    or a single face: (H, W) grayscale, (H, W, 1) or (H, W, 3|4) BGR(A).  Resizing uses
+    area interpolation when shrinking and bilinear when enlarging.
+    """
+    if isinstance(faces, np.ndarray) and (faces.ndim == 2 or (faces.ndim == 3 and faces.shape[-1] in (1, 3, 4))):
+        faces = faces[None]  # one face (a batch of faces 1, 3 or 4 pixels wide makes no sense)
+    if isinstance(faces, np.ndarray) and faces.ndim not in (3, 4):
+        raise ValueError(f"faces must be one face (H, W[, C]) or a batch (N, H, W[, C]); got shape {faces.shape}")
+    batch = list(faces)
+    out = np.empty((len(batch), resolution, resolution, 1), np.float32)
+    for i, face in enumerate(batch):
+        gray = to_grayscale(face)
+        if gray.shape != (resolution, resolution):
+            shrinking = gray.shape[0] > resolution
+            gray = cv2.resize(gray, (resolution, resolution),
+                              interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        out[i, ..., 0] = gray
+    return out / 127.5 - 1.0
+
+
+def augmentation_layers(seed: int = SEED, strength: float = 1.0) -> keras.Sequential:
+    """Keras preprocessing layers: mirror, small rotation/shift/zoom, brightness/contrast.
+
+    Images are expected in [-1, 1]; ``strength`` scales every range (0 turns them off).
+    """
+    s = strength
+    return keras.Sequential([
+        keras.layers.RandomFlip("horizontal", seed=seed),
+        keras.layers.RandomRotation(0.04 * s, fill_mode="nearest", seed=seed + 1),  # about +-15 degrees
+        keras.layers.RandomTranslation(0.1 * s, 0.1 * s, fill_mode="nearest", seed=seed + 2),
+        keras.layers.RandomZoom(0.1 * s, fill_mode="nearest", seed=seed + 3),
+        keras.layers.RandomBrightness(0.2 * s, value_range=(-1, 1), seed=seed + 4),
+        # value_range matters: the default (0, 255) clips every negative pixel to 0
+        keras.layers.RandomContrast(0.3 * s, value_range=(-1, 1), seed=seed + 5),
+    ], name="augmentation")
+
+
+def augmented_copies(images: np.ndarray, labels: np.ndarray, amount: int, seed: int = SEED,
+                     batch_size: int = 256):
+    """``amount`` extra augmented samples drawn from ``images`` (uint8, N x H x W [x 1]).
+
+    This is the seed's "augmentation amount": a fixed number of extra samples added to
+    the training set once, so the table's ``Augmentation`` column means one thing.
+    Returns ``(images, labels)`` with the input's shape and dtype; the same seed gives
+    the same samples.
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] != 1):
+        raise ValueError(f"images must be grayscale (N, H, W) or (N, H, W, 1); got shape {images.shape}")
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    if amount <= 0:
+        return images[:0], labels[:0]
+    if len(images) == 0:
+        raise ValueError("cannot draw augmented copies from no images")
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(images), amount)
+    augment = augmentation_layers(seed)
+    out = np.empty((amount,) + images.shape[1:3], np.uint8)
+    for start in tqdm(range(0, amount, batch_size), desc="augmenting", leave=False):
+        idx = picks[start:start + batch_size]
+        batch = images[idx].reshape(len(idx), *images.shape[1:3], 1).astype(np.float32) / 127.5 - 1.0
+        batch = keras.ops.convert_to_numpy(augment(batch, training=True))[..., 0]
+        out[start:start + len(idx)] = np.clip((batch + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+    return out.reshape((amount,) + images.shape[1:]), labels[picks]
+
+
+def class_weights(labels: np.ndarray, num_classes: int = 7) -> dict[int, float]:
+    """Inverse-frequency weights, mean 1 over samples (Keras' ``class_weight``).
+
+    Like scikit-learn's "balanced", the normaliser counts only the classes present, so the
+    mean stays 1 when a class is missing; a missing class gets weight 1.0 (it is never used).
+    """
+    labels = np.asarray(labels, np.int64)
+    if labels.size == 0:
+        raise ValueError("class weights need at least one label")
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    present = np.count_nonzero(counts)
+    weights = np.where(counts > 0, len(labels) / (present * np.maximum(counts, 1)), 1.0)
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def make_dataset(images: np.ndarray, labels: np.ndarray, resolution: int = 48, batch_size: int = 32,
+                 training: bool = False, augment: bool = False, num_classes: int = 7,
+                 label_smoothing: float = 0.0, seed: int = SEED) -> tf.data.Dataset:
+    """A batched ``tf.data`` pipeline of (image in [-1, 1], label) from uint8 (N, H, W[, 1]) faces.
+
+    ``training`` shuffles each epoch; ``augment`` applies ``augmentation_layers`` on
+    the fly.  With ``label_smoothing`` the labels are one-hot and smoothed.
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] != 1:
+        raise ValueError(f"images must be grayscale (N, H, W) or (N, H, W, 1); got shape {images.shape}")
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, np.int32)))
+    if training:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def scale(x, y):
+        x = tf.cast(x, tf.float32) / 127.5 - 1.0
+        if tuple(x.shape[1:3]) != (resolution, resolution):  # as preprocess_faces: area shrinks, bilinear enlarges
+            method = "area" if x.shape[1] > resolution else "bilinear"
+            x = tf.image.resize(x, (resolution, resolution), method=method)
+        return x, y
+
+    ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
+    if augment:
+        layers = augmentation_layers(seed)
+        ds = ds.map(lambda x, y: (layers(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if label_smoothing:
+        def smooth(x, y):
+            onehot = tf.one_hot(y, num_classes)
+            return x, onehot * (1.0 - label_smoothing) + label_smoothing / num_classes
+        ds = ds.map(smooth)
+    return ds.prefetch(tf.data.AUTOTUNE)

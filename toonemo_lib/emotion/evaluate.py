@@ -1,0 +1,242 @@
+"""Evaluating an emotion model: probabilities, accuracy / loss, confusion matrix, speed.
+
+Everything goes through ``preprocess_faces``, the same resizing and scaling that
+training and the recogniser use, so an evaluation measures the model a user runs.
+The per-class metrics are computed with numpy (no scikit-learn dependency).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Mapping, Sequence
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from toonemo_lib.config import EMOTIONS
+from toonemo_lib.emotion.datasets.pipeline import preprocess_faces
+
+EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1] before the log, like Keras
+
+
+def _input_geometry(model: keras.Model) -> tuple[int, int, int]:
+    """(height, width, channels) of the model's input."""
+    shape = model.input_shape
+    if isinstance(shape, list):  # a model with several inputs: use the first
+        shape = shape[0]
+    _, height, width, channels = shape
+    return int(height), int(width), int(channels)
+
+
+def _class_names(num_classes: int) -> list[str]:
+    if num_classes <= len(EMOTIONS):
+        return list(EMOTIONS[:num_classes])
+    return [str(i) for i in range(num_classes)]
+
+
+def predict_probs(model: keras.Model, images, batch_size: int = 256, flip_tta: bool = False,
+                  progress: bool | None = None) -> np.ndarray:
+    """Class probabilities (N, num_classes) of uint8 faces (N, H, W) of any size.
+
+    Faces are resized to the model's input resolution by ``preprocess_faces``.
+    ``flip_tta`` averages the predictions of each face and its mirror image.
+    ``progress`` shows a tqdm bar (default: only when there are more than 20 batches).
+    """
+    height, _, channels = _input_geometry(model)
+    num_classes = int(model.output_shape[-1])
+    n = len(images)
+    out = np.empty((n, num_classes), np.float32)
+    starts = range(0, n, batch_size)
+    if progress is None:
+        progress = len(starts) > 20
+    for start in tqdm(starts, desc="predicting", leave=False, disable=not progress):
+        x = preprocess_faces(images[start:start + batch_size], height)
+        if channels == 3:
+            x = np.repeat(x, 3, axis=-1)
+        probs = keras.ops.convert_to_numpy(model(x, training=False))
+        if flip_tta:
+            mirrored = np.ascontiguousarray(x[:, :, ::-1])
+            probs = (probs + keras.ops.convert_to_numpy(model(mirrored, training=False))) / 2
+        out[start:start + len(x)] = probs
+    return out
+
+
+def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean categorical cross-entropy of integer ``labels`` under ``probs`` (clipped)."""
+    labels = np.asarray(labels, np.int64)
+    if len(labels) == 0:
+        return float("nan")
+    picked = np.clip(probs[np.arange(len(labels)), labels], EPSILON, 1.0)
+    return float(-np.mean(np.log(picked)))
+
+
+def evaluate(model: keras.Model, images, labels, flip_tta: bool = False, batch_size: int = 256) -> dict:
+    """``{"accuracy", "loss", "n"}`` of ``model`` on labelled faces.
+
+    ``loss`` is the plain cross-entropy of the predicted probabilities: unlike the
+    ``val_loss`` Keras logs, it has no L2 regularisation term and no label smoothing.
+    """
+    labels = np.asarray(labels, np.int64)
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    probs = predict_probs(model, images, batch_size=batch_size, flip_tta=flip_tta)
+    accuracy = float(np.mean(probs.argmax(axis=1) == labels)) if len(labels) else float("nan")
+    return {"accuracy": accuracy, "loss": cross_entropy(probs, labels), "n": int(len(labels))}
+
+
+def confusion_matrix(labels, preds, num_classes: int = 7, normalize: bool = False) -> pd.DataFrame:
+    """Counts of (true, predicted) pairs: rows are the true class, columns the prediction.
+
+    With ``normalize`` each row is divided by its total (rows sum to 1; an empty row stays 0),
+    so the diagonal is each class's recall.
+    """
+    labels = np.asarray(labels, np.int64).ravel()
+    preds = np.asarray(preds, np.int64).ravel()
+    if labels.shape != preds.shape:
+        raise ValueError(f"{len(labels)} labels but {len(preds)} predictions")
+    for name, values in (("labels", labels), ("preds", preds)):
+        if len(values) and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(f"{name} must be in 0..{num_classes - 1}")
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(counts, (labels, preds), 1)
+    names = _class_names(num_classes)
+    values = counts
+    if normalize:
+        totals = counts.sum(axis=1, keepdims=True)
+        values = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    return pd.DataFrame(values, index=pd.Index(names, name="true"), columns=pd.Index(names, name="predicted"))
+
+
+def _safe_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b > 0)
+
+
+def per_class_report(labels, preds, num_classes: int = 7, macro: bool = True) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class (a zero division gives 0).
+
+    With ``macro`` a ``"macro avg"`` row averages P/R/F1 over the classes that occur in
+    ``labels`` or ``preds`` (scikit-learn's default), its support is the total.
+    """
+    counts = confusion_matrix(labels, preds, num_classes).to_numpy()
+    true_positives = np.diag(counts)
+    support = counts.sum(axis=1)
+    predicted = counts.sum(axis=0)
+    precision = _safe_divide(true_positives, predicted)
+    recall = _safe_divide(true_positives, support)
+    f1 = _safe_divide(2 * precision * recall, precision + recall)
+    report = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support},
+                          index=pd.Index(_class_names(num_classes), name="class"))
+    if macro:
+        present = (support + predicted) > 0
+        means = report.loc[present, ["precision", "recall", "f1"]].mean() if present.any() else \
+            pd.Series(0.0, index=["precision", "recall", "f1"])
+        report.loc["macro avg"] = [means["precision"], means["recall"], means["f1"], support.sum()]
+    report["support"] = report["support"].astype(np.int64)
+    return report
+
+
+def _figure_axes(ax, figsize):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+    else:
+        fig = ax.figure
+    return fig, ax
+
+
+def plot_confusion_matrix(cm: pd.DataFrame, ax=None, title: str | None = None, cmap: str = "Blues"):
+    """A heatmap of a ``confusion_matrix``; returns the figure.
+
+    Counts are annotated with the row percentage underneath; a normalised matrix is
+    annotated in percent.  Colours always follow the row fractions so that rare classes
+    are as readable as common ones.
+    """
+    is_counts = all(np.issubdtype(d, np.integer) for d in cm.dtypes) or bool((cm.to_numpy() > 1).any())
+    values = cm.to_numpy(dtype=np.float64)
+    totals = values.sum(axis=1, keepdims=True)
+    fractions = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0) if is_counts else values
+    fig, ax = _figure_axes(ax, (1.0 * len(cm.columns) + 2, 0.9 * len(cm.index) + 1.5))
+    image = ax.imshow(fractions, cmap=cmap, vmin=0, vmax=1)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            text = f"{int(values[i, j])}\n{fractions[i, j]:.0%}" if is_counts else f"{values[i, j]:.0%}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="white" if fractions[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(cm.columns)), [str(c) for c in cm.columns], rotation=45, ha="right")
+    ax.set_yticks(range(len(cm.index)), [str(c) for c in cm.index])
+    ax.set_xlabel(cm.columns.name or "predicted")
+    ax.set_ylabel(cm.index.name or "true")
+    if title:
+        ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class")
+    fig.tight_layout()
+    return fig
+
+
+def plot_per_class(report: pd.DataFrame, ax=None, title: str | None = None):
+    """Grouped bars of precision, recall and F1 per class; the macro F1 as a dashed line."""
+    classes = report.drop(index=[i for i in report.index if str(i).endswith("avg")])
+    fig, ax = _figure_axes(ax, (1.1 * len(classes) + 2, 3.8))
+    x = np.arange(len(classes))
+    width = 0.27
+    for k, metric in enumerate(("precision", "recall", "f1")):
+        ax.bar(x + (k - 1) * width, classes[metric], width, label=metric)
+    if "macro avg" in report.index:
+        ax.axhline(report.loc["macro avg", "f1"], color="black", ls="--", lw=1,
+                   label=f"macro F1 {report.loc['macro avg', 'f1']:.2f}")
+    labels = [f"{name}\n(n={int(n)})" for name, n in zip(classes.index, classes["support"])] \
+        if "support" in classes else [str(i) for i in classes.index]
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set(ylim=(0, 1.05), ylabel="score", title=title or "Per-class precision, recall and F1")
+    ax.legend(fontsize=8, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    fig.tight_layout()
+    return fig
+
+
+def ms_per_face(model: keras.Model, batch_size: int = 32, repeats: int = 5, warmup: int = 1,
+                seed: int = 0) -> float:
+    """Median milliseconds per face of one batched forward pass (inference mode).
+
+    The forward pass is a traced ``tf.function`` on random input of the model's shape;
+    the ``warmup`` calls (which include tracing) are not timed.
+    """
+    import tensorflow as tf
+
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    height, width, channels = _input_geometry(model)
+    x = tf.constant(np.random.default_rng(seed).uniform(-1, 1, (batch_size, height, width, channels))
+                    .astype(np.float32))
+    forward = tf.function(lambda batch: model(batch, training=False))
+    for _ in range(max(1, warmup)):
+        forward(x).numpy()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        forward(x).numpy()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) / batch_size * 1000.0)
+
+
+def architecture_table(models: Mapping[str, object] | Sequence[object], batch_size: int = 32,
+                       repeats: int = 3, num_classes: int = 7) -> pd.DataFrame:
+    """Parameters and inference speed of a few architectures side by side.
+
+    ``models`` maps a name to a built Keras model or a ``TrainConfig`` (built here), or
+    is a list of them (named after the model).  Returns one row per model with the
+    input size, parameter count and ``ms_per_face``.
+    """
+    from toonemo_lib.emotion.train import TrainConfig, build_for
+
+    items = models.items() if isinstance(models, Mapping) else [(None, m) for m in models]
+    rows = []
+    for name, item in items:
+        model = build_for(item, num_classes) if isinstance(item, TrainConfig) else item
+        height, width, channels = _input_geometry(model)
+        rows.append({"Model": name or model.name, "Input": f"{height}x{width}x{channels}",
+                     "Parameters": int(model.count_params()),
+                     "ms/face": ms_per_face(model, batch_size=batch_size, repeats=repeats)})
+    return pd.DataFrame(rows).set_index("Model")
