@@ -94,7 +94,50 @@ def check_02(records, out_dir):
     assert (data / "cartoons-zip" / "cartoons.zip").is_file()
 
 
-CHECKS = {"01": check_01, "02": check_02}
+def check_05(records, out_dir):
+    from toonemo_lib.config import EMOTIONS
+    from toonemo_lib.emotion.card import load_card
+
+    settings = get_profile("smoke").settings("05")
+    # Separable convolutions: the counts of section 1 and the two-step identity.
+    assert records["separable_total"] == 36360 and records["plain_total"] == 294240
+    assert records["separable_max_abs_error"] < 1e-5
+    architectures = records["architectures"]
+    assert architectures["mini, 4 blocks, 48²  (Arriaga)"] == 58_423
+    assert architectures["Big, 48²"] == 208_871
+    # Smoke trains on synthetic faces, 80/20 split, all seven classes present.
+    assert records["data_source"] == "synthetic"
+    n = settings["synthetic_faces"]
+    assert records["split_sizes"] == {"train": int(0.8 * n), "val": n - int(0.8 * n)}
+    assert sum(records["train_class_counts"]) == int(0.8 * n) and min(records["train_class_counts"]) > 0
+    # The grid: the profile's rows, with the seed's columns, each trained in a resumable folder.
+    assert {"Model", "Batch Size", "Resolution", "Augmentation", "# of Conv Blocks", "Architecture", "Val Acc",
+            "Val Loss", "Parameters", "ms/face"} <= set(records["grid_columns"])
+    rows = records["grid_rows"]
+    assert [row["Model"] for row in rows] == list(settings["grid_rows"])
+    assert all(0.0 <= float(row["Val Acc"]) <= 1.0 and float(row["ms/face"]) > 0 for row in rows)
+    for row in rows:
+        assert (out_dir / "grid" / f"row_{row['Model']}" / "best.keras").exists()
+    # The shipped model as its card describes it, and on real faces.
+    card = load_card()
+    assert records["shipped_parameters"] == card["parameters"]
+    assert records["shipped_publictest_accuracy"] == card["publictest"]["accuracy_flip_tta"]
+    assert len(records["weakest_classes"]) == 3 and set(records["weakest_classes"]) <= set(EMOTIONS)
+    (face,) = records["astronaut_faces"]  # one face in the portrait (nbformat stores keys sorted)
+    x, y, w, h = face["rect"]
+    assert 150 < x < 220 and 40 < y < 110 and 70 < w < 130  # the face, not the flag or the helmet
+    assert set(face["probs"]) == set(EMOTIONS) and abs(sum(face["probs"].values()) - 1) < 1e-5
+    assert face["label"] == max(face["probs"], key=face["probs"].get)
+    assert len(records["crop_labels"]) == 8 and set(records["crop_labels"]) <= set(EMOTIONS)
+    expected = {"architectures.png", "class_balance.png", "samples.png", "augmentation.png", "grid_vs_seed.png",
+                "learning_curves.png", "shipped_confusion.png", "recognized_faces.png", "face_probabilities.png"}
+    assert expected <= set(records["figures"])
+    for name in expected:
+        height, width, _ = _png(out_dir / name).shape
+        assert height > 100 and width > 200
+
+
+CHECKS = {"01": check_01, "02": check_02, "05": check_05}
 
 
 def test_there_are_notebooks():

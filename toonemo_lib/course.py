@@ -4,6 +4,7 @@
     toonemo run [--profile smoke|cpu|gpu] [--only 01,04] [--out reports/]
     toonemo dataset SRC_DIR OUT_DIR --resolution 256 [--align] [--format tfrecords|zip]
     toonemo crawl --urls FILE | --page URL | --video FILE --every N  --out DIR
+    toonemo emotion IMAGE [IMAGE ...] [--detect-face] [--model PATH] [--json]
 """
 
 from __future__ import annotations
@@ -219,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .datasets.cli import add_commands as add_dataset_commands
 
     add_dataset_commands(commands)  # `toonemo dataset ...` and `toonemo crawl ...`
+
+    from .emotion.recognize import add_commands as add_emotion_commands
+
+    add_emotion_commands(commands)  # `toonemo emotion IMAGE ...`
     return parser
 
 

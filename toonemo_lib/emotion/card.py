@@ -15,11 +15,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from toonemo_lib.config import DATA_DIR, EMOTIONS
-from toonemo_lib.emotion.evaluate import confusion_matrix, ms_per_face, per_class_report, predict_probs, cross_entropy
+from toonemo_lib.config import EMOTIONS
+from toonemo_lib.emotion.evaluate import confusion_matrix, cross_entropy, ms_per_face, per_class_report, predict_probs
+from toonemo_lib.emotion.recognize import SHIPPED_MODEL
 from toonemo_lib.emotion.train import TrainConfig, build_for, read_log
-
-SHIPPED_MODEL = DATA_DIR / "models" / "emotion_mini_xception.keras"
 
 
 def card_path(model_path=SHIPPED_MODEL) -> Path:

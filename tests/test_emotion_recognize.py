@@ -1,0 +1,208 @@
+"""The emotion recogniser: batched classification, face detection, records and the CLI.
+
+The shipped model is provisional until the real one is trained, so nothing here checks
+what it predicts, only the contract (shapes, order, sums, symmetry, one model call).
+"""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from toonemo_lib import course
+from toonemo_lib.config import EMOTIONS
+from toonemo_lib.datasets.samples import load_sample, sample_path
+from toonemo_lib.emotion.recognize import SHIPPED_MODEL, EmotionRecognizer, read_image
+
+ASTRONAUT_FACE = (177, 67, 93, 93)  # where OpenCV's cascades put the astronaut's face
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return EmotionRecognizer()
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return cv2.cvtColor(load_sample("faces/astronaut.png"), cv2.COLOR_RGB2BGR)
+
+
+def mixed_crops(astronaut):
+    x, y, w, h = ASTRONAUT_FACE
+    face = astronaut[y:y + h, x:x + w]
+    lfw = cv2.cvtColor(load_sample("faces/lfw_00.png"), cv2.COLOR_RGB2GRAY)
+    return [face, cv2.cvtColor(face, cv2.COLOR_BGR2GRAY), lfw, cv2.resize(face, (200, 160)),
+            np.random.default_rng(0).integers(0, 256, (30, 41), dtype=np.uint8)]
+
+
+class CountingForward:
+    """Stands in for the recogniser's compiled model call and counts the calls."""
+
+    def __init__(self, forward):
+        self.forward, self.batches = forward, []
+
+    def __call__(self, x):
+        self.batches.append(len(x))
+        return self.forward(x)
+
+
+def test_classify_shapes_order_and_sums(recognizer, astronaut):
+    probs = recognizer.classify(mixed_crops(astronaut))
+    assert probs.shape == (5, len(EMOTIONS)) and np.issubdtype(probs.dtype, np.floating)
+    assert np.all(probs >= 0) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-6)
+    assert recognizer.classify([]).shape == (0, len(EMOTIONS))
+    single = recognizer.classify(mixed_crops(astronaut)[0])  # one BGR face, not a stack of rows
+    assert single.shape == (1, len(EMOTIONS))
+
+
+def test_classify_makes_one_batched_model_call(recognizer, astronaut, monkeypatch):
+    crops = mixed_crops(astronaut)
+    counter = CountingForward(recognizer._forward)
+    monkeypatch.setattr(recognizer, "_forward", counter)
+    batched = recognizer.classify(crops)
+    assert counter.batches == [2 * len(crops)]  # every face and its mirror, in one call
+    monkeypatch.setattr(recognizer, "flip_tta", False)
+    recognizer.classify(crops)
+    assert counter.batches[1:] == [len(crops)]
+    monkeypatch.setattr(recognizer, "flip_tta", True)
+    one_by_one = np.concatenate([recognizer.classify([c]) for c in crops])
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
+
+
+def test_flip_tta_gives_a_face_and_its_mirror_the_same_answer(recognizer, astronaut):
+    x, y, w, h = ASTRONAUT_FACE
+    face = astronaut[y:y + h, x:x + w]
+    probs = recognizer.classify([face, face[:, ::-1]])
+    np.testing.assert_allclose(probs[0], probs[1], atol=1e-6)
+
+
+def test_classify_rejects_bad_crops(recognizer):
+    with pytest.raises(ValueError):
+        recognizer.classify([np.zeros((1, 1), np.uint8)])
+    with pytest.raises(ValueError):
+        recognizer.classify([np.zeros((4, 4, 4, 4), np.uint8)])
+
+
+def test_detect_and_classify_finds_the_astronaut(recognizer, astronaut):
+    records = recognizer.detect_and_classify(astronaut)
+    assert len(records) == 1
+    record = records[0]
+    assert list(record) == ["rect", "label", "probs"]
+    x, y, w, h = record["rect"]
+    assert all(type(v) is int for v in record["rect"])
+    assert 0 <= x and 0 <= y and x + w <= astronaut.shape[1] and y + h <= astronaut.shape[0]
+    tx, ty, tw, th = ASTRONAUT_FACE
+    assert abs(x + w / 2 - (tx + tw / 2)) < 15 and abs(y + h / 2 - (ty + th / 2)) < 15
+    assert 0.75 < w / tw < 1.33
+    probs = record["probs"]
+    assert list(probs) == list(EMOTIONS) and all(type(p) is float for p in probs.values())
+    assert abs(sum(probs.values()) - 1.0) < 1e-5
+    assert record["label"] == max(probs, key=probs.get)
+    gray = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)  # a gray photo works the same way
+    assert recognizer.detect_and_classify(gray)[0]["rect"] == record["rect"]
+
+
+def test_detect_and_classify_returns_every_face_largest_first(recognizer, astronaut):
+    head = astronaut[20:270, 100:350]  # 250 x 250 around the face
+    small = cv2.resize(head, (180, 180), interpolation=cv2.INTER_AREA)
+    image = np.hstack([head, np.pad(small, ((0, 70), (0, 0), (0, 0)), constant_values=128)])
+    rects = [r["rect"] for r in recognizer.detect_and_classify(image)]
+    assert len(rects) == 2, rects
+    assert rects[0][2] * rects[0][3] > rects[1][2] * rects[1][3] and rects[1][0] >= 250
+
+
+def test_no_face_gives_no_records(recognizer):
+    assert recognizer.detect_and_classify(np.full((480, 640, 3), 128, np.uint8)) == []
+    noise = np.random.default_rng(0).integers(0, 256, (240, 320), dtype=np.uint8)
+    assert recognizer.detect_and_classify(noise) == []
+
+
+def test_whole_image_is_one_face_without_detection(recognizer):
+    noise = np.random.default_rng(1).integers(0, 256, (60, 50, 3), dtype=np.uint8)
+    (record,) = recognizer.detect_and_classify(noise, detect_face=False)
+    assert record["rect"] == [0, 0, 50, 60] and list(record["probs"]) == list(EMOTIONS)
+    with pytest.raises(ValueError):
+        recognizer.detect_and_classify(np.zeros((8, 8, 2), np.uint8))
+
+
+def test_read_image(tmp_path):
+    image = read_image(sample_path("faces/lfw_00.png"))
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3
+    np.testing.assert_array_equal(image, cv2.imread(str(sample_path("faces/lfw_00.png"))))
+    with pytest.raises(FileNotFoundError, match="no such image"):
+        read_image(tmp_path / "missing.png")
+    with pytest.raises(ValueError, match="not a file"):
+        read_image(tmp_path)
+    for name, content in [("empty.png", b""), ("noise.png", np.random.default_rng(0).bytes(500))]:
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=name):
+            read_image(tmp_path / name)
+
+
+def test_cli_json(capsys):
+    path = str(sample_path("faces/astronaut.png"))
+    assert course.main(["emotion", path, "--detect-face", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [entry["image"] for entry in results] == [path]
+    (face,) = results[0]["faces"]
+    assert set(face) == {"rect", "label", "probs"} and list(face["probs"]) == list(EMOTIONS)
+    assert face["label"] in EMOTIONS and abs(sum(face["probs"].values()) - 1) < 1e-5
+
+    lfw = str(sample_path("faces/lfw_01.png"))
+    assert course.main(["emotion", lfw, path]) == 0  # a table; whole images as faces
+    table = capsys.readouterr().out
+    assert "(0, 0, 25, 25)" in table and "(0, 0, 512, 512)" in table
+
+
+def test_cli_reports_unreadable_images(tmp_path, capsys):
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(np.random.default_rng(0).bytes(1000))
+    assert course.main(["emotion", str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("toonemo emotion: ") and "junk.png" in err and "Traceback" not in err
+    assert course.main(["emotion", str(tmp_path / "nope.jpg"), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert "no such image file" in captured.err and "nope.jpg" in captured.err and captured.out == ""
+    face = str(sample_path("faces/lfw_00.png"))
+    assert course.main(["emotion", face, "--model", str(tmp_path / "none.keras")]) == 2
+    assert "no emotion model" in capsys.readouterr().err
+
+
+def test_model_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train"):
+        EmotionRecognizer(tmp_path / "missing.keras")
+    text = tmp_path / "notes.keras"
+    text.write_text("not a model")
+    with pytest.raises(ValueError, match="notes.keras"):
+        EmotionRecognizer(text)
+    assert SHIPPED_MODEL.is_file()
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' save
+def test_any_conforming_model_and_its_resolution(tmp_path, astronaut):
+    from toonemo_lib.emotion.models import mini_xception
+
+    path = tmp_path / "small.keras"
+    mini_xception((40, 40, 1), blocks=1).save(path)
+    recognizer = EmotionRecognizer(path)
+    assert recognizer.resolution == 40
+    probs = recognizer.classify(mixed_crops(astronaut))
+    assert probs.shape == (5, 7) and np.allclose(probs.sum(axis=1), 1)
+
+    wrong = tmp_path / "five.keras"
+    mini_xception((40, 40, 1), num_classes=5, blocks=1).save(wrong)
+    with pytest.raises(ValueError, match="7 class"):
+        EmotionRecognizer(wrong)
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' save
+def test_a_model_without_softmax_is_refused(tmp_path):
+    import keras
+
+    inputs = keras.Input((48, 48, 1))
+    logits = keras.layers.Dense(7)(keras.layers.Flatten()(inputs))
+    path = tmp_path / "logits.keras"
+    keras.Model(inputs, logits).save(path)
+    with pytest.raises(ValueError, match="softmax"):
+        EmotionRecognizer(path)
