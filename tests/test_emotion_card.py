@@ -30,6 +30,8 @@ def test_export_strips_the_optimizer_and_writes_a_card(tmp_path):
     assert publictest["n"] == 14 and np.array(publictest["confusion_matrix"]).sum() == 14
     assert list(publictest["per_class"]) == list(EMOTIONS)
     assert card["ms_per_face_batch32"] > 0 and card["epochs_trained"] == 1 and card["best_epoch"] == 1
+    text = out.with_suffix(".md").read_text()
+    assert f"{publictest['accuracy_flip_tta']:.4f}" in text and "PrivateTest never used" in text
 
 
 def test_shipped_card_describes_the_shipped_model():

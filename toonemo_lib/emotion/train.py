@@ -145,7 +145,8 @@ def train(config: TrainConfig, data: dict, run_dir, verbose: int = 1) -> pd.Data
         model = keras.saving.load_model(last)
     else:
         model = compile_model(build_for(config, num_classes), config)
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state["epochs_done"],
+    # shuffle=False: the dataset reshuffles itself every epoch (Keras would only warn).
+    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state["epochs_done"], shuffle=False,
               class_weight=class_weights(y_train, num_classes) if config.class_weighted else None,
               callbacks=_callbacks(config, run_dir) + [_StateWriter(run_dir)], verbose=verbose)
     log = read_log(run_dir)
