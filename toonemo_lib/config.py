@@ -96,7 +96,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "data": "fer2013",
             "synthetic_faces": 700,
             "grid_rows": "all",
-            "grid_epochs": 100,
+            "grid_epochs": 30,  # 17 rows take hours even on a GPU: put OUTPUT_DIR on Drive, re-run to resume
             "train_limit": 0,
             "augmentation_scale": 1.0,
             "timing_repeats": 7,
