@@ -187,7 +187,9 @@ def bench_detection(recognizer, runs):
     variants = [("320 px, default, 1.1, 5", dict(cascade="haarcascade_frontalface_default.xml",
                                                   scale_factor=1.1, min_neighbors=5)),
                 ("320 px, alt2, 1.1, 5", dict(scale_factor=1.1, min_neighbors=5)),
-                ("320 px, alt2, 1.2, 3 (toonemo)", {})]
+                ("320 px, alt2, 1.2, 3 (toonemo)", {}),
+                ("320 px, alt2, 1.25, 3", dict(scale_factor=1.25)),
+                ("256 px, alt2, 1.2, 3", dict(detect_side=256, scale_factor=1.2))]
     for label, changes in variants:
         settings.append((label, EmotionRecognizer(recognizer.model_path, **changes).find_faces))
     frames = detection_frames()
