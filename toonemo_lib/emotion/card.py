@@ -57,8 +57,12 @@ def measure(model: keras.Model, images, labels) -> dict:
     }
 
 
-def export_run(run_dir, data: dict, out=SHIPPED_MODEL, split: str = "val", timing_repeats: int = 15) -> dict:
-    """Ship ``run_dir/best.keras``: save it without optimizer, measure it, write the card."""
+def export_run(run_dir, data: dict, out=SHIPPED_MODEL, split: str = "val", timing_repeats: int = 15,
+               notes: str = "") -> dict:
+    """Ship ``run_dir/best.keras``: save it without optimizer, measure it, write the card.
+
+    ``notes`` says what the recipe alone does not (e.g. a run continued with another schedule).
+    """
     run_dir, out = Path(run_dir), Path(out)
     config = TrainConfig(**json.loads((run_dir / "config.json").read_text()))
     model = strip_optimizer(keras.saving.load_model(run_dir / "best.keras"), config)
@@ -82,6 +86,7 @@ def export_run(run_dir, data: dict, out=SHIPPED_MODEL, split: str = "val", timin
         "ms_per_face_batch32": ms_per_face(model, batch_size=32, repeats=timing_repeats),
         "ms_per_face_batch1": ms_per_face(model, batch_size=1, repeats=timing_repeats),
         "timed_on": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, TensorFlow CPU",
+        "notes": notes,
     }
     card_path(out).write_text(json.dumps(card, indent=1))
     out.with_suffix(".md").write_text(card_markdown(card))
@@ -123,7 +128,7 @@ the capstone's best scaled model (seed 000, table 1, model 9) reached 0.6817.
 |---|---|---|---|---|
 {per_class}
 
-Reproduce with `python -m toonemo_lib.emotion.train --data fer2013.csv --out runs/shipped --export MODEL.keras`.
+{card.get('notes') or 'Reproduce with `python -m toonemo_lib.emotion.train --data fer2013.csv --out runs/shipped --export MODEL.keras`.'}
 FER2013's faces are mostly frontal, 48x48, of adults photographed in the wild and labelled once;
 expect lower accuracy on profile views, children, cartoons and strong lighting.
 """

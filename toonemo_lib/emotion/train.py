@@ -170,10 +170,13 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--data", required=True, help="fer2013.csv, an image-folder root or the npz")
     parser.add_argument("--out", required=True, help="run folder (run again to resume)")
     parser.add_argument("--epochs", type=int, default=SHIPPED_RECIPE.epochs)
+    parser.add_argument("--learning-rate", type=float, default=SHIPPED_RECIPE.learning_rate,
+                        help="peak of the cosine schedule (a continued run restarts the cosine from here)")
     parser.add_argument("--export", default=None, help="write the best model and its card here (.keras)")
     args = parser.parse_args(argv)
     data = load_fer2013(args.data)
-    log = train(dataclasses.replace(SHIPPED_RECIPE, epochs=args.epochs), data, args.out, verbose=2)
+    config = dataclasses.replace(SHIPPED_RECIPE, epochs=args.epochs, learning_rate=args.learning_rate)
+    log = train(config, data, args.out, verbose=2)
     print(log.tail())
     if args.export:
         card = export_run(args.out, data, args.export)
