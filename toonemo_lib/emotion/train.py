@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from toonemo_lib.config import SEED
+from toonemo_lib.config import EMOTIONS, SEED
 from toonemo_lib.emotion.datasets.pipeline import augmented_copies, class_weights, make_dataset
 from toonemo_lib.emotion.models import build_model
 
@@ -52,9 +52,8 @@ class TrainConfig:
 
 
 def build_for(config: TrainConfig, num_classes: int = 7) -> keras.Model:
-    model = build_model(config.architecture, (config.resolution, config.resolution, 1), num_classes,
-                        **config.model_kwargs())
-    return model
+    return build_model(config.architecture, (config.resolution, config.resolution, 1), num_classes,
+                       **config.model_kwargs())
 
 
 def compile_model(model: keras.Model, config: TrainConfig) -> keras.Model:
@@ -130,8 +129,7 @@ def train(config: TrainConfig, data: dict, run_dir, verbose: int = 1) -> pd.Data
 
     x_train, y_train = data["train"]
     x_val, y_val = data["val"]
-    num_classes = int(max(y_train.max(), y_val.max()) + 1) if len(y_train) else 7
-    num_classes = max(num_classes, 7)
+    num_classes = len(EMOTIONS)
     extra_x, extra_y = augmented_copies(x_train, y_train, config.augmentation, seed=config.seed)
     x_train, y_train = np.concatenate([x_train, extra_x]), np.concatenate([y_train, extra_y])
 
