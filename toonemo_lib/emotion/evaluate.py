@@ -17,7 +17,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from toonemo_lib.config import EMOTIONS
-from toonemo_lib.emotion.datasets.pipeline import preprocess_faces
+from toonemo_lib.emotion.datasets.pipeline import predict_with_flip, preprocess_faces
 
 EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1] before the log, like Keras
 
@@ -52,15 +52,15 @@ def predict_probs(model: keras.Model, images, batch_size: int = 256, flip_tta: b
     starts = range(0, n, batch_size)
     if progress is None:
         progress = len(starts) > 20
+
+    def predict(batch):
+        return keras.ops.convert_to_numpy(model(batch, training=False))
+
     for start in tqdm(starts, desc="predicting", leave=False, disable=not progress):
         x = preprocess_faces(images[start:start + batch_size], height)
         if channels == 3:
             x = np.repeat(x, 3, axis=-1)
-        probs = keras.ops.convert_to_numpy(model(x, training=False))
-        if flip_tta:
-            mirrored = np.ascontiguousarray(x[:, :, ::-1])
-            probs = (probs + keras.ops.convert_to_numpy(model(mirrored, training=False))) / 2
-        out[start:start + len(x)] = probs
+        out[start:start + len(x)] = predict_with_flip(predict, x) if flip_tta else predict(x)
     return out
 
 

@@ -58,7 +58,7 @@ import cv2
 import numpy as np
 
 from ..config import DATA_DIR, EMOTIONS
-from ..faces.detect import DETECT_MIN_SIDE, load_cascade
+from ..faces.detect import detect_faces, load_cascade
 
 # `.datasets.pipeline` (preprocess_faces, to_grayscale) imports TensorFlow, so it is
 # imported where it is used: registering the `emotion` command must stay instant.
@@ -152,7 +152,8 @@ class EmotionRecognizer:
         self.input_size = _check_contract(self.model, self.model_path)
         self.flip_tta = bool(flip_tta)
         self.detect_side = int(detect_side)
-        self.cascade = load_cascade(cascade)
+        self.cascade_name = cascade
+        load_cascade(cascade)  # fail now, not at the first image, if the cascade is missing
         self.scale_factor = float(scale_factor)
         self.min_neighbors = int(min_neighbors)
         self.min_size = float(min_size)
@@ -182,45 +183,21 @@ class EmotionRecognizer:
         """
         if isinstance(faces, np.ndarray) and faces.ndim == 3 and faces.shape[-1] in (3, 4):
             faces = [faces]  # one BGR(A) face, not a stack of 3-pixel-wide gray ones
-        from .datasets.pipeline import preprocess_faces
+        from .datasets.pipeline import predict_with_flip, preprocess_faces
 
         x = preprocess_faces(faces, self.resolution)
-        n = len(x)
-        if n == 0:
+        if len(x) == 0:
             return np.zeros((0, len(EMOTIONS)))
-        if self.flip_tta:
-            probs = self._predict(np.concatenate([x, x[:, :, ::-1]]))
-            probs = (probs[:n] + probs[n:]) / 2.0
-        else:
-            probs = self._predict(x)
+        probs = predict_with_flip(self._predict, x) if self.flip_tta else self._predict(x)
         return probs / probs.sum(axis=1, keepdims=True)
 
     def find_faces(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
         """Frontal faces in a gray or BGR image, as full-resolution (x, y, w, h), largest first."""
         from .datasets.pipeline import to_grayscale
 
-        gray = to_grayscale(image)
-        longer = max(gray.shape)
-        scale = 1.0
-        if longer > self.detect_side:
-            scale = self.detect_side / longer
-        elif longer < DETECT_MIN_SIDE:
-            scale = DETECT_MIN_SIDE / longer  # the cascade's window is 20-24 px: enlarge tiny crops
-        small = gray
-        if scale != 1.0:
-            small = cv2.resize(gray, None, fx=scale, fy=scale,
-                               interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-        smallest = max(24, int(min(small.shape) * self.min_size))
-        found = self.cascade.detectMultiScale(
-            small, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(smallest, smallest))
-        height, width = gray.shape
-        boxes = []
-        for x, y, w, h in np.reshape(found, (-1, 4)):
-            x0, y0 = max(0, int(round(x / scale))), max(0, int(round(y / scale)))
-            x1, y1 = min(width, int(round((x + w) / scale))), min(height, int(round((y + h) / scale)))
-            if x1 - x0 >= 2 and y1 - y0 >= 2:
-                boxes.append((x0, y0, x1 - x0, y1 - y0))
-        return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
+        return detect_faces(to_grayscale(image), cascade=self.cascade_name, scale_factor=self.scale_factor,
+                            min_neighbors=self.min_neighbors, min_size=self.min_size,
+                            max_side=self.detect_side, equalize=False)
 
     def detect_and_classify(self, image: np.ndarray, detect_face: bool = True) -> list[dict]:
         """One record per face, largest first: {"rect": [x, y, w, h], "label": ..., "probs": {...}}.

@@ -43,8 +43,7 @@ SEED_COLUMNS = ("Model", "Batch Size", "Resolution", "Augmentation", "# of Conv 
                 "Val Acc", "Val Loss")
 GRID_COLUMNS = SEED_COLUMNS + ("Extra samples", "Parameters", "ms/face", "Epochs", "Best epoch")
 
-# The table's architecture names -> ``build_model``'s, and back for display.
-ARCHITECTURE_NAMES = {"mini": "mini", "big": "big", "origin": "origin"}
+# ``build_model``'s architecture names -> the table's (which are the same, lower-cased).
 TABLE_NAMES = {"mini": "mini", "big": "Big", "origin": "origin"}
 # Blocks of the reference networks (see the module docstring): read from the builders.
 BIG_BLOCKS = inspect.signature(big_xception).parameters["blocks"].default
@@ -93,8 +92,8 @@ def config_for_row(row, epochs: int = 100, augmentation_scale: float = 1.0, **ov
 
     ``overrides`` replace any field afterwards (e.g. ``patience=5``).
     """
-    architecture = ARCHITECTURE_NAMES.get(str(row["Architecture"]).strip().lower())
-    if architecture is None:
+    architecture = str(row["Architecture"]).strip().lower()
+    if architecture not in TABLE_NAMES:
         raise ValueError(f"unknown architecture {row['Architecture']!r}; the table uses mini, Big and origin")
     if architecture == "mini":
         blocks = int(row["# of Conv Blocks"])

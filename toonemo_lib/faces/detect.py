@@ -43,31 +43,43 @@ def to_gray(img: np.ndarray) -> np.ndarray:
     return cv2.equalizeHist(np.ascontiguousarray(gray, dtype=np.uint8))
 
 
-def detection_scale(shape) -> float:
-    """The factor that brings an image's longer side into [DETECT_MIN_SIDE, DETECT_MAX_SIDE]."""
+def detection_scale(shape, max_side: int = DETECT_MAX_SIDE) -> float:
+    """The factor that brings an image's longer side into [DETECT_MIN_SIDE, max_side]."""
     longer = max(shape[:2])
     if longer < DETECT_MIN_SIDE:
         return DETECT_MIN_SIDE / longer
-    if longer > DETECT_MAX_SIDE:
-        return DETECT_MAX_SIDE / longer
+    if longer > max_side:
+        return max_side / longer
     return 1.0
 
 
-def detect_faces(img: np.ndarray, *, min_neighbors: int = 5, min_size: float = 0.1) -> list[tuple[int, int, int, int]]:
-    """Frontal faces as (x, y, w, h) boxes, largest first.
+def detect_faces(img: np.ndarray, *, min_neighbors: int = 5, min_size: float = 0.1, cascade: str = FACE_CASCADE,
+                 scale_factor: float = 1.1, max_side: int = DETECT_MAX_SIDE,
+                 equalize: bool = True) -> list[tuple[int, int, int, int]]:
+    """Frontal faces as (x, y, w, h) boxes in `img`'s pixels, largest first.
 
-    `min_size` is the smallest face side as a fraction of the image's shorter side.
+    The search runs on a gray copy whose longer side is at most `max_side` (smaller is
+    faster); `min_size` is the smallest face side as a fraction of the copy's shorter
+    side; `cascade`, `scale_factor` and `min_neighbors` are OpenCV's cascade, pyramid
+    step and vote threshold.  `equalize` equalises the histogram first.
     """
-    scale = detection_scale(img.shape)
-    gray = to_gray(img)
+    scale = detection_scale(img.shape, max_side)
+    gray = to_gray(img) if equalize else np.ascontiguousarray(
+        img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     if scale != 1.0:
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=interpolation)
     smallest = max(24, int(min(gray.shape) * min_size))
-    found = load_cascade(FACE_CASCADE).detectMultiScale(
-        gray, scaleFactor=1.1, minNeighbors=min_neighbors, minSize=(smallest, smallest)
+    found = load_cascade(cascade).detectMultiScale(
+        gray, scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(smallest, smallest)
     )
-    boxes = [tuple(int(round(v / scale)) for v in box) for box in np.reshape(found, (-1, 4))]
+    height, width = img.shape[:2]
+    boxes = []
+    for x, y, w, h in np.reshape(found, (-1, 4)):
+        x0, y0 = max(0, round(x / scale)), max(0, round(y / scale))
+        x1, y1 = min(width, round((x + w) / scale)), min(height, round((y + h) / scale))
+        if x1 - x0 >= 2 and y1 - y0 >= 2:  # clipped to the image, never empty
+            boxes.append((int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
     return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
 
 

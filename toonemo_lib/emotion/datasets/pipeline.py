@@ -57,6 +57,17 @@ def preprocess_faces(faces, resolution: int = 48) -> np.ndarray:
     return out / 127.5 - 1.0
 
 
+def predict_with_flip(predict, x: np.ndarray) -> np.ndarray:
+    """The average of ``predict`` on a batch and on its mirror image, in one call of ``predict``.
+
+    Test-time augmentation: training mirrored faces at random, so both views are
+    in-distribution, and a face and its mirror get exactly the same answer.
+    """
+    n = len(x)
+    probs = np.asarray(predict(np.concatenate([x, x[:, :, ::-1]])))
+    return (probs[:n] + probs[n:]) / 2.0
+
+
 def augmentation_layers(seed: int = SEED, strength: float = 1.0) -> keras.Sequential:
     """Keras preprocessing layers: mirror, small rotation/shift/zoom, brightness/contrast.
 
