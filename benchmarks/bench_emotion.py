@@ -2,8 +2,9 @@
 
     python benchmarks/bench_emotion.py [--runs 15] [--model PATH] [--quick]
 
-1. The model call alone at batch 1 and 32: `model.predict`, eager `model(x)` and the
-   `tf.function` the recogniser uses (why it uses it).
+1. The model call alone at batch 1 and 32: `model.predict`, eager `model(x)`, the
+   `tf.function` of the recogniser's "tensorflow" backend and the LiteRT interpreter
+   of its default "lite" backend (why that is the default).
 2. `EmotionRecognizer.classify` in faces per second (crops of mixed sizes, so the
    preprocessing is included) at batch 1 and 32, with and without flip TTA.
 3. `detect_and_classify` in frames per second on a 640 x 480 BGR frame holding one face
@@ -75,18 +76,19 @@ def load_fer():
     return FER
 
 
-def bench_model_call(recognizer, runs):
+def bench_model_call(recognizer, by_tensorflow, runs):
     import tensorflow as tf
 
     model, side = recognizer.model, recognizer.resolution
     print("\nmodel call alone (ms, lower is better)")
-    print(f"{'batch':>5} {'model.predict':>14} {'eager model(x)':>15} {'tf.function':>12}")
+    print(f"{'batch':>5} {'model.predict':>14} {'eager model(x)':>15} {'tf.function':>12} {'LiteRT':>8}")
     for batch in (1, 32):
         x = np.random.default_rng(0).uniform(-1, 1, (batch, side, side, 1)).astype(np.float32)
         predict = median_ms(lambda: model.predict(x, verbose=0), max(3, runs // 3))
         eager = median_ms(lambda: np.asarray(model(tf.constant(x), training=False)), runs)
-        compiled = median_ms(lambda: recognizer._predict(x), runs)
-        print(f"{batch:>5} {predict:>14.2f} {eager:>15.2f} {compiled:>12.2f}")
+        compiled = median_ms(lambda: by_tensorflow._predict(x), runs)
+        lite = median_ms(lambda: recognizer._predict(x), runs) if recognizer.backend == "lite" else float("nan")
+        print(f"{batch:>5} {predict:>14.2f} {eager:>15.2f} {compiled:>12.2f} {lite:>8.2f}")
 
 
 def bench_classify(recognizer, runs):
@@ -101,11 +103,11 @@ def bench_classify(recognizer, runs):
     recognizer.flip_tta = True
 
 
-def bench_frames(recognizer, runs):
+def bench_frames(recognizer, by_tensorflow, runs):
     frame = test_frame()
     found = recognizer.detect_and_classify(frame)
-    print(f"\n640x480 frame with one face (flip TTA on): toonemo finds {len(found)} face(s) "
-          f"{[f['rect'] for f in found]}")
+    print(f"\n640x480 frame with one face (flip TTA on, {recognizer.backend} backend): toonemo finds "
+          f"{len(found)} face(s) {[f['rect'] for f in found]}")
     FER = load_fer()
     detector = None
     if FER is None:
@@ -117,33 +119,37 @@ def bench_frames(recognizer, runs):
             boxes = [list(map(int, f["box"])) for f in detector.detect_emotions(frame)]
         print(f"fer FER().detect_emotions finds {len(boxes)} face(s) {boxes}")
 
-    ours, no_tta, theirs, ratios = [], [], [], []
+    ours, no_tta, tensorflow, theirs, ratios = [], [], [], [], []
+
+    def timed(fn, into):
+        start = time.perf_counter()
+        fn(frame)
+        into.append((time.perf_counter() - start) * 1e3)
+
     for _ in range(2):  # warm-up
         recognizer.detect_and_classify(frame)
+        by_tensorflow.detect_and_classify(frame)
         if detector is not None:
             detector.detect_emotions(frame)
     for _ in range(runs):
         recognizer.flip_tta = False
-        start = time.perf_counter()
-        recognizer.detect_and_classify(frame)
-        no_tta.append((time.perf_counter() - start) * 1e3)
+        timed(recognizer.detect_and_classify, no_tta)
         recognizer.flip_tta = True
-        start = time.perf_counter()
-        recognizer.detect_and_classify(frame)
-        ours.append((time.perf_counter() - start) * 1e3)
+        timed(recognizer.detect_and_classify, ours)
+        timed(by_tensorflow.detect_and_classify, tensorflow)
         if detector is not None:
-            start = time.perf_counter()
-            detector.detect_emotions(frame)
-            theirs.append((time.perf_counter() - start) * 1e3)
+            timed(detector.detect_emotions, theirs)
             ratios.append(theirs[-1] / ours[-1])
-    print(f"{'pipeline':<36} {'ms/frame':>9} {'frames/s':>9}")
-    ms = statistics.median(ours)
-    print(f"{'toonemo detect_and_classify':<36} {ms:>9.1f} {1e3 / ms:>9.1f}")
-    ms_plain = statistics.median(no_tta)
-    print(f"{'  the same without flip TTA':<36} {ms_plain:>9.1f} {1e3 / ms_plain:>9.1f}")
+    print(f"{'pipeline':<40} {'ms/frame':>9} {'frames/s':>9}")
+    for label, times in [(f"toonemo detect_and_classify ({recognizer.backend})", ours),
+                         ("  the same without flip TTA", no_tta),
+                         ("  the same on the tensorflow backend", tensorflow),
+                         ("fer FER().detect_emotions", theirs)]:
+        if times:
+            print(f"{label:<40} {statistics.median(times):>9.1f} {1e3 / statistics.median(times):>9.1f}")
+    ms, ms_plain = statistics.median(ours), statistics.median(no_tta)
     if detector is not None:
         ms_fer = statistics.median(theirs)
-        print(f"{'fer FER().detect_emotions':<36} {ms_fer:>9.1f} {1e3 / ms_fer:>9.1f}")
         print(f"speed-up over fer: {ms_fer / ms:.1f}x (ratio of medians), "
               f"{statistics.median(ratios):.1f}x (median of paired runs); "
               f"{ms_fer / ms_plain:.1f}x without flip TTA")
@@ -217,11 +223,13 @@ def main():
     import tensorflow as tf
 
     recognizer = EmotionRecognizer(args.model)
+    by_tensorflow = EmotionRecognizer(args.model, backend="tensorflow")
     print(f"TensorFlow {tf.__version__}, OpenCV {cv2.__version__}, CPU, model {recognizer.model_path.name} "
-          f"(input {recognizer.resolution}x{recognizer.resolution}), median of {args.runs} runs")
-    bench_model_call(recognizer, args.runs)
+          f"(input {recognizer.resolution}x{recognizer.resolution}), {recognizer.backend} backend, "
+          f"median of {args.runs} runs")
+    bench_model_call(recognizer, by_tensorflow, args.runs)
     bench_classify(recognizer, args.runs)
-    bench_frames(recognizer, args.runs)
+    bench_frames(recognizer, by_tensorflow, args.runs)
     if not args.quick:
         bench_detection(recognizer, args.runs)
 

@@ -16,10 +16,13 @@ Design choices, each measured or checked rather than assumed:
 
 * Preprocessing is `preprocess_faces`, the very function training used (gray, resized,
   scaled to [-1, 1]); the model's input side is read from the model, not hard-coded.
-* One model call per image (or per `classify` batch), through a `tf.function` with a
-  batch-size-agnostic signature.  `model.predict` costs tens of milliseconds per call
-  and eager `model(x)` about ten times the compiled call at batch 1 (see
-  benchmarks/bench_emotion.py).
+* One model call per image (or per `classify` batch).  By default (`backend="auto"`)
+  the call goes to the model converted to TFLite on the LiteRT interpreter
+  (`emotion.lite`, converted once and cached by the model file's sha256): about 0.3 ms
+  for one face, where the `tf.function` of `backend="tensorflow"` costs about 2.5 ms a
+  call whatever the batch, `model.predict` tens of milliseconds and eager `model(x)`
+  ten times the `tf.function` (see benchmarks/bench_emotion.py).  Both backends give
+  the same probabilities to about 1e-6.
 * Test-time augmentation (`flip_tta`, on by default): each face and its mirror image go
   through the network in the same batch and their probabilities are averaged.  Training
   mirrored faces at random, so both views are in-distribution; the average is also
@@ -65,6 +68,7 @@ from ..faces.detect import detect_faces, load_cascade
 
 SHIPPED_MODEL = DATA_DIR / "models" / "emotion_mini_xception.keras"
 CASCADE = "haarcascade_frontalface_alt2.xml"  # one of OpenCV's bundled cascades
+BACKENDS = ("auto", "lite", "tensorflow")
 
 TRAIN_HINT = ("train and export one with `python -m toonemo_lib.emotion.train --data fer2013.csv "
               "--out runs/shipped --export MODEL.keras`, or pass another model's path")
@@ -130,6 +134,9 @@ class EmotionRecognizer:
     model_path   a Keras model taking (None, H, W, 1) in [-1, 1] with a 7-way softmax in
                  `EMOTIONS` order (default: the shipped `SHIPPED_MODEL`)
     flip_tta     average each face's probabilities with its mirror image's
+    backend      "lite" (the model converted to TFLite, on LiteRT), "tensorflow" (a
+                 `tf.function` of the Keras model) or "auto": lite when a LiteRT
+                 interpreter is installed
     detect_side  longer side of the copy faces are searched in: smaller is faster, but the
                  smallest face found is 24 px of the copy (48 px of a 640 x 480 frame)
     cascade, scale_factor, min_neighbors, min_size
@@ -142,11 +149,14 @@ class EmotionRecognizer:
     the instance between calls.
     """
 
-    def __init__(self, model_path=None, flip_tta: bool = True, *, detect_side: int = 320,
-                 cascade: str = CASCADE, scale_factor: float = 1.2, min_neighbors: int = 3,
-                 min_size: float = 0.1):
-        import tensorflow as tf
+    def __init__(self, model_path=None, flip_tta: bool = True, *, backend: str = "auto",
+                 detect_side: int = 320, cascade: str = CASCADE, scale_factor: float = 1.2,
+                 min_neighbors: int = 3, min_size: float = 0.1):
+        from .lite import lite_available
 
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        self.backend = ("lite" if lite_available() else "tensorflow") if backend == "auto" else backend
         self.model_path = Path(model_path) if model_path is not None else SHIPPED_MODEL
         self.model = _load_model(self.model_path)
         self.input_size = _check_contract(self.model, self.model_path)
@@ -157,14 +167,24 @@ class EmotionRecognizer:
         self.scale_factor = float(scale_factor)
         self.min_neighbors = int(min_neighbors)
         self.min_size = float(min_size)
-        model = self.model
-        spec = tf.TensorSpec((None, *self.input_size, 1), tf.float32)
-        # One trace serves every batch size; about 10x faster than eager at batch 1.
-        self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        self._forward = self._lite_forward() if self.backend == "lite" else self._tensorflow_forward()
         probe = self._predict(np.zeros((1, *self.input_size, 1), np.float32))  # also warms the trace up
         if not (np.all(probe >= -1e-6) and abs(float(probe.sum()) - 1.0) < 1e-3):
             raise ValueError(f"the emotion model {self.model_path} does not output probabilities "
                              f"(its last layer should be a softmax)")
+
+    def _lite_forward(self):
+        from .lite import LiteClassifier, cached_tflite
+
+        return LiteClassifier(cached_tflite(self.model_path, self.model))
+
+    def _tensorflow_forward(self):
+        import tensorflow as tf
+
+        model = self.model
+        spec = tf.TensorSpec((None, *self.input_size, 1), tf.float32)
+        # One trace serves every batch size; about 10x faster than eager at batch 1.
+        return tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
     @property
     def resolution(self) -> int:
