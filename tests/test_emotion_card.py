@@ -29,7 +29,8 @@ def test_export_strips_the_optimizer_and_writes_a_card(tmp_path):
     publictest = card["publictest"]
     assert publictest["n"] == 14 and np.array(publictest["confusion_matrix"]).sum() == 14
     assert list(publictest["per_class"]) == list(EMOTIONS)
-    assert card["ms_per_face_batch32"] > 0 and card["epochs_trained"] == 1 and card["best_epoch"] == 1
+    assert min(card[f"ms_per_face{backend}_batch{n}"] for backend in ("", "_tensorflow") for n in (1, 32)) > 0
+    assert card["epochs_trained"] == 1 and card["best_epoch"] == 1
     text = out.with_suffix(".md").read_text()
     assert f"{publictest['accuracy_flip_tta']:.4f}" in text and "PrivateTest never used" in text
 

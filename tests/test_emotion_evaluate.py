@@ -108,6 +108,9 @@ def test_evaluate_reports_accuracy_and_cross_entropy(tiny_model):
 
 def test_ms_per_face_and_architecture_table(tiny_model):
     assert ms_per_face(tiny_model, batch_size=4, repeats=2) > 0
+    assert ms_per_face(tiny_model, batch_size=4, repeats=2, backend="lite") > 0
+    with pytest.raises(ValueError, match="unknown backend"):
+        ms_per_face(tiny_model, backend="onnx")
     table = architecture_table({"one block": tiny_model,
                                 "two blocks": TrainConfig(blocks=2, resolution=32)}, batch_size=4, repeats=1)
     assert list(table.index) == ["one block", "two blocks"]

@@ -129,8 +129,14 @@ def check_05(records, out_dir):
     assert set(face["probs"]) == set(EMOTIONS) and abs(sum(face["probs"].values()) - 1) < 1e-5
     assert face["label"] == max(face["probs"], key=face["probs"].get)
     assert len(records["crop_labels"]) == 8 and set(records["crop_labels"]) <= set(EMOTIONS)
+    # Both backends timed on the same three steps, and giving the same probabilities.
+    call_ms = records["call_ms"]
+    assert set(call_ms) == {"LiteRT (default)", "TensorFlow tf.function"}
+    assert all(len(steps) == 3 and min(steps.values()) > 0 for steps in call_ms.values())
+    assert records["backend_max_abs_difference"] < 1e-4
     expected = {"architectures.png", "class_balance.png", "samples.png", "augmentation.png", "grid_vs_seed.png",
-                "learning_curves.png", "shipped_confusion.png", "recognized_faces.png", "face_probabilities.png"}
+                "learning_curves.png", "shipped_confusion.png", "recognized_faces.png", "face_probabilities.png",
+                "backend_speed.png"}
     assert expected <= set(records["figures"])
     for name in expected:
         height, width, _ = _png(out_dir / name).shape

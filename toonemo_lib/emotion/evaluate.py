@@ -197,26 +197,33 @@ def plot_per_class(report: pd.DataFrame, ax=None, title: str | None = None):
 
 
 def ms_per_face(model: keras.Model, batch_size: int = 32, repeats: int = 5, warmup: int = 1,
-                seed: int = 0) -> float:
+                seed: int = 0, backend: str = "tensorflow") -> float:
     """Median milliseconds per face of one batched forward pass (inference mode).
 
-    The forward pass is a traced ``tf.function`` on random input of the model's shape;
-    the ``warmup`` calls (which include tracing) are not timed.
+    The forward pass runs on random input of the model's shape, as a traced
+    ``tf.function`` (``backend="tensorflow"``) or converted to TFLite on the LiteRT
+    interpreter (``backend="lite"``, the recogniser's default); the ``warmup`` calls
+    (which include tracing) are not timed.
     """
-    import tensorflow as tf
-
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     height, width, channels = _input_geometry(model)
-    x = tf.constant(np.random.default_rng(seed).uniform(-1, 1, (batch_size, height, width, channels))
-                    .astype(np.float32))
-    forward = tf.function(lambda batch: model(batch, training=False))
+    x = np.random.default_rng(seed).uniform(-1, 1, (batch_size, height, width, channels)).astype(np.float32)
+    if backend == "lite":
+        from toonemo_lib.emotion.lite import LiteClassifier, to_tflite
+        forward = LiteClassifier(to_tflite(model))
+    elif backend == "tensorflow":
+        import tensorflow as tf
+        compiled = tf.function(lambda batch: model(batch, training=False))
+        forward = lambda batch: compiled(batch).numpy()  # noqa: E731
+    else:
+        raise ValueError(f"unknown backend {backend!r}; use 'tensorflow' or 'lite'")
     for _ in range(max(1, warmup)):
-        forward(x).numpy()
+        forward(x)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        forward(x).numpy()
+        forward(x)
         times.append(time.perf_counter() - start)
     return float(np.median(times) / batch_size * 1000.0)
 
