@@ -38,6 +38,18 @@ def test_killed_run_resumes_from_its_last_epoch(data, tmp_path):
     assert list(log["epoch"]) == [0, 1]
 
 
+def test_a_resumed_run_keeps_the_best_model_of_the_earlier_epochs(data, tmp_path):
+    train(tiny(), data, tmp_path, verbose=0)
+    log = (tmp_path / "log.csv").read_text().splitlines()
+    header, row = log[0].split(","), log[1].split(",")
+    row[header.index("val_accuracy")] = "1.5"  # an earlier best that no later epoch can beat
+    (tmp_path / "log.csv").write_text("\n".join([log[0], ",".join(row)]) + "\n")
+    best = (tmp_path / "best.keras").read_bytes()
+    log = train(tiny(epochs=3), data, tmp_path, verbose=0)
+    assert list(log["epoch"]) == [0, 1, 2]
+    assert (tmp_path / "best.keras").read_bytes() == best  # a restart's first epoch is not "best" by default
+
+
 def test_cosine_schedule_label_smoothing_and_class_weights(data, tmp_path):
     config = tiny(schedule="cosine", label_smoothing=0.1, class_weighted=True, online_augment=True,
                   augmentation=20, learning_rate=1e-3)

@@ -71,9 +71,11 @@ def _cosine(config: TrainConfig):
     return keras.callbacks.LearningRateScheduler(rate)
 
 
-def _callbacks(config: TrainConfig, run_dir: Path) -> list:
+def _callbacks(config: TrainConfig, run_dir: Path, best_so_far: Optional[float] = None) -> list:
     callbacks = [
-        keras.callbacks.ModelCheckpoint(run_dir / "best.keras", monitor="val_accuracy", save_best_only=True),
+        # a resumed run must beat the best epoch before the restart, not only its own first epoch
+        keras.callbacks.ModelCheckpoint(run_dir / "best.keras", monitor="val_accuracy", save_best_only=True,
+                                        initial_value_threshold=best_so_far),
         keras.callbacks.ModelCheckpoint(run_dir / "last.keras"),
         keras.callbacks.CSVLogger(run_dir / "log.csv", append=True),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience),
@@ -138,15 +140,18 @@ def train(config: TrainConfig, data: dict, run_dir, verbose: int = 1) -> pd.Data
     train_ds = make_dataset(x_train, y_train, training=True, augment=config.online_augment, **common)
     val_ds = make_dataset(x_val, y_val, **common)
 
-    last = run_dir / "last.keras"
+    last, best_so_far = run_dir / "last.keras", None
     if state["epochs_done"] and last.exists():
         model = keras.saving.load_model(last)
+        earlier = read_log(run_dir)
+        if len(earlier) and (run_dir / "best.keras").exists():
+            best_so_far = float(earlier["val_accuracy"].max())
     else:
         model = compile_model(build_for(config, num_classes), config)
     # shuffle=False: the dataset reshuffles itself every epoch (Keras would only warn).
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state["epochs_done"], shuffle=False,
               class_weight=class_weights(y_train, num_classes) if config.class_weighted else None,
-              callbacks=_callbacks(config, run_dir) + [_StateWriter(run_dir)], verbose=verbose)
+              callbacks=_callbacks(config, run_dir, best_so_far) + [_StateWriter(run_dir)], verbose=verbose)
     log = read_log(run_dir)
     (run_dir / "state.json").write_text(json.dumps({"epochs_done": len(log), "done": True, "epochs": config.epochs}))
     return log
