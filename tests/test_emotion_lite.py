@@ -86,3 +86,16 @@ def test_recogniser_backends_give_the_same_answers(home, faces):
     with pytest.raises(ValueError, match="unknown backend"):
         EmotionRecognizer(backend="onnx")
 
+
+
+def test_without_ai_edge_litert_tf_lite_serves_and_without_both_tensorflow_does(monkeypatch):
+    import sys
+
+    import tensorflow as tf
+
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)  # as on Windows: no wheel
+    assert lite.interpreter_class() is tf.lite.Interpreter
+    monkeypatch.setattr(lite, "interpreter_class", lambda: None)
+    assert EmotionRecognizer().backend == "tensorflow"
+    with pytest.raises(ImportError, match="ai-edge-litert"):
+        EmotionRecognizer(backend="lite")
