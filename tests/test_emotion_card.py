@@ -13,7 +13,7 @@ from toonemo_lib.emotion.evaluate import evaluate
 from toonemo_lib.emotion.train import TrainConfig, train
 
 # The floor the shipped model must keep on PublicTest (flip TTA); the card says what it reached.
-SHIPPED_MIN_ACCURACY = 0.63
+SHIPPED_MIN_ACCURACY = 0.65
 
 
 def test_export_strips_the_optimizer_and_writes_a_card(tmp_path):
