@@ -215,7 +215,9 @@ def ms_per_face(model: keras.Model, batch_size: int = 32, repeats: int = 5, warm
     elif backend == "tensorflow":
         import tensorflow as tf
         compiled = tf.function(lambda batch: model(batch, training=False))
-        forward = lambda batch: compiled(batch).numpy()  # noqa: E731
+
+        def forward(batch):
+            return compiled(batch).numpy()
     else:
         raise ValueError(f"unknown backend {backend!r}; use 'tensorflow' or 'lite'")
     for _ in range(max(1, warmup)):

@@ -2,7 +2,7 @@
 
 A traced ``tf.function`` costs about 2.5 ms a call on a 2-core CPU whatever the batch,
 ten times what this 200k-parameter network computes for one face; the LiteRT interpreter
-with its XNNPACK kernels answers a one-face call in about 0.3 ms.  The converted model
+with its XNNPACK kernels answers a one-face call in about 0.4 ms.  The converted model
 is float32 like the Keras one (no quantisation), so both give the same probabilities to
 about 1e-6.
 

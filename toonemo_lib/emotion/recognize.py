@@ -18,7 +18,7 @@ Design choices, each measured or checked rather than assumed:
   scaled to [-1, 1]); the model's input side is read from the model, not hard-coded.
 * One model call per image (or per `classify` batch).  By default (`backend="auto"`)
   the call goes to the model converted to TFLite on the LiteRT interpreter
-  (`emotion.lite`, converted once and cached by the model file's sha256): about 0.3 ms
+  (`emotion.lite`, converted once and cached by the model file's sha256): about 0.4 ms
   for one face, where the `tf.function` of `backend="tensorflow"` costs about 2.5 ms a
   call whatever the batch, `model.predict` tens of milliseconds and eager `model(x)`
   ten times the `tf.function` (see benchmarks/bench_emotion.py).  Both backends give
