@@ -4,7 +4,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from toonemo_lib import course
+from toonemo_lib import cli, course
 from toonemo_lib.records import read_records
 
 PARAMETERS = 'PROFILE = "cpu"\nOUTPUT_DIR = "out"'
@@ -45,18 +45,18 @@ def test_run_course_executes_in_order_and_reports_failures(tiny_course, tmp_path
 
 
 def test_cli_exit_codes_and_only(tiny_course, tmp_path, capsys):
-    assert course.main(["run", "--profile", "smoke", "--only", "1", "--notebooks", str(tiny_course),
+    assert cli.main(["run", "--profile", "smoke", "--only", "1", "--notebooks", str(tiny_course),
                         "--out", str(tmp_path / "r")]) == 0
     printed = capsys.readouterr().out
     assert "01_ok.ipynb" in printed and "02_fails" not in printed
-    assert course.main(["run", "--profile", "smoke", "--notebooks", str(tiny_course), "--out", str(tmp_path / "r")]) == 1
+    assert cli.main(["run", "--profile", "smoke", "--notebooks", str(tiny_course), "--out", str(tmp_path / "r")]) == 1
     assert "failed" in capsys.readouterr().out
 
 
 def test_cli_refuses_unknown_profile_and_notebook(tiny_course, capsys):
-    assert course.main(["run", "--profile", "nosuch", "--notebooks", str(tiny_course)]) == 2
+    assert cli.main(["run", "--profile", "nosuch", "--notebooks", str(tiny_course)]) == 2
     assert "valid profiles are smoke, cpu, gpu" in capsys.readouterr().err
-    assert course.main(["run", "--profile", "smoke", "--only", "07", "--notebooks", str(tiny_course)]) == 2
+    assert cli.main(["run", "--profile", "smoke", "--only", "07", "--notebooks", str(tiny_course)]) == 2
     assert "no notebook numbered 07" in capsys.readouterr().err
 
 
@@ -70,14 +70,14 @@ def test_notebook_without_parameters_cell_is_refused(tmp_path):
 
 
 def test_list_prints_every_notebook(capsys):
-    assert course.main(["list"]) == 0
+    assert cli.main(["list"]) == 0
     printed = capsys.readouterr().out
     for info in course.NOTEBOOKS:
         assert info.title[:30] in printed
 
 
 def test_dataset_and_crawl_commands_are_wired_into_toonemo():
-    parser = course.build_parser()
+    parser = cli.build_parser()
     args = parser.parse_args(["dataset", "src", "out", "--resolution", "64", "--format", "zip"])
     assert args.command == "dataset" and args.resolution == 64 and callable(args.func)
     assert parser.parse_args(["crawl", "--urls", "list.txt", "--out", "raw"]).command == "crawl"

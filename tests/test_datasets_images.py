@@ -8,7 +8,7 @@ from PIL import Image
 from toonemo_lib.datasets.images import (
     ImageError,
     array_to_rgb,
-    load_image,
+    read_image,
     make_square,
     normalize_image,
     parse_color,
@@ -55,22 +55,22 @@ def bad_files(folder):
 def test_bad_file_raises_image_error_naming_it(tmp_path, name, words):
     path = bad_files(tmp_path)[name]
     with pytest.raises(ImageError) as info:
-        load_image(path)
+        read_image(path)
     assert isinstance(info.value, ValueError)
     assert str(path) in str(info.value) and words in info.value.reason
 
 
 def test_missing_file_is_an_image_error(tmp_path):
     with pytest.raises(ImageError, match="no such file"):
-        load_image(tmp_path / "nope.png")
+        read_image(tmp_path / "nope.png")
 
 
 def test_pixel_limit_guards_against_decompression_bombs(tmp_path):
     path = tmp_path / "big.png"
     Image.new("L", (300, 200)).save(path)  # compresses to a few hundred bytes
     with pytest.raises(ImageError, match="decompression bomb"):
-        load_image(path, max_pixels=300 * 200 - 1)
-    assert load_image(path, max_pixels=300 * 200).shape == (200, 300, 3)
+        read_image(path, max_pixels=300 * 200 - 1)
+    assert read_image(path, max_pixels=300 * 200).shape == (200, 300, 3)
 
 
 # ---------------------------------------------------------------- modes
@@ -83,38 +83,38 @@ def test_rgba_is_composited_on_the_background_not_stripped(tmp_path):
     rgba[1, :, 3] = 128                # half transparent row
     path = tmp_path / "rgba.png"
     Image.fromarray(rgba, "RGBA").save(path)
-    white = load_image(path)
+    white = read_image(path)
     assert white.shape == (4, 4, 3) and white.dtype == np.uint8
     assert (white[0] == (10, 20, 30)).all()
     assert (white[2] == 255).all()     # transparent: background, not the hidden colour
     expected = [(c * 128 + 255 * 127 + 127) // 255 for c in (10, 20, 30)]
     assert (white[1] == expected).all()
-    assert (load_image(path, background="#00ff00")[3] == (0, 255, 0)).all()
+    assert (read_image(path, background="#00ff00")[3] == (0, 255, 0)).all()
 
 
 def test_gray_alpha_and_palette_transparency(tmp_path):
     la = np.zeros((2, 2, 2), np.uint8)
     la[..., 0], la[0, :, 1] = 50, 255
     Image.fromarray(la, "LA").save(tmp_path / "la.png")
-    out = load_image(tmp_path / "la.png", background="black")
+    out = read_image(tmp_path / "la.png", background="black")
     assert (out[0] == 50).all() and (out[1] == 0).all()
 
     palette = Image.new("P", (2, 2), 1)
     palette.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
     palette.putpixel((0, 0), 0)
     palette.save(tmp_path / "p.png", transparency=0)    # palette entry 0 (red) is transparent
-    out = load_image(tmp_path / "p.png", background="white")
+    out = read_image(tmp_path / "p.png", background="white")
     assert tuple(out[0, 0]) == (255, 255, 255) and tuple(out[1, 1]) == (0, 0, 255)
 
     palette.save(tmp_path / "p-opaque.png")
-    assert tuple(load_image(tmp_path / "p-opaque.png")[0, 0]) == (255, 0, 0)
+    assert tuple(read_image(tmp_path / "p-opaque.png")[0, 0]) == (255, 0, 0)
 
 
 def test_16_bit_gray_png_is_scaled_not_clipped(tmp_path):
     a = np.array([[0, 257 * 100, 65535, 32768]], np.uint16)
     cv2.imwrite(str(tmp_path / "g16.png"), a)
     assert Image.open(tmp_path / "g16.png").mode.startswith("I")
-    out = load_image(tmp_path / "g16.png")
+    out = read_image(tmp_path / "g16.png")
     assert out.shape == (1, 4, 3)
     assert out[0, :, 0].tolist() == [0, 100, 255, 128]
     assert (out[..., 0] == out[..., 2]).all()
@@ -122,7 +122,7 @@ def test_16_bit_gray_png_is_scaled_not_clipped(tmp_path):
 
 def test_grayscale_becomes_rgb(tmp_path):
     Image.fromarray(np.full((3, 5), 77, np.uint8), "L").save(tmp_path / "g.png")
-    out = load_image(tmp_path / "g.png")
+    out = read_image(tmp_path / "g.png")
     assert out.shape == (3, 5, 3) and (out == 77).all()
 
 
@@ -133,7 +133,7 @@ def test_exif_orientation_is_applied(tmp_path):
     exif = pil.getexif()
     exif[0x0112] = 6                        # "rotate 90 degrees clockwise to display"
     pil.save(tmp_path / "phone.jpg", exif=exif, quality=95)
-    out = load_image(tmp_path / "phone.jpg")
+    out = read_image(tmp_path / "phone.jpg")
     assert out.shape == (40, 20, 3)         # now portrait
     assert out[:15].mean() > 200 and out[-15:].mean() < 50   # the white half is on top
 

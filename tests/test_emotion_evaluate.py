@@ -20,7 +20,7 @@ from toonemo_lib.emotion.evaluate import (  # noqa: E402
     predict_probs,
 )
 from toonemo_lib.emotion.models import mini_xception  # noqa: E402
-from toonemo_lib.emotion.train import TrainConfig  # noqa: E402
+from toonemo_lib.emotion.models import TrainConfig  # noqa: E402
 
 # (true, predicted): (0,0) (0,1) (1,1) (2,2) (2,2) (2,0) (3,6)
 LABELS = np.array([0, 0, 1, 2, 2, 2, 3])

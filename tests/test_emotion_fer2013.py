@@ -7,7 +7,7 @@ import pytest
 
 from toonemo_lib.config import EMOTIONS
 from toonemo_lib.datasets.synthetic import synthetic_faces
-from toonemo_lib.emotion.datasets.fer2013 import (
+from toonemo_lib.datasets.fer2013 import (
     class_distribution,
     find_fer2013,
     load_fer2013,

@@ -7,7 +7,7 @@ import pytest
 
 from toonemo_lib.datasets.samples import list_samples, load_sample
 from toonemo_lib.emotion import lite
-from toonemo_lib.emotion.datasets.pipeline import preprocess_faces
+from toonemo_lib.emotion.pipeline import preprocess_faces
 from toonemo_lib.emotion.recognize import SHIPPED_MODEL, EmotionRecognizer
 
 pytestmark = pytest.mark.skipif(not lite.lite_available(), reason="no LiteRT interpreter installed")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from toonemo_lib.datasets.synthetic import synthetic_faces
-from toonemo_lib.emotion.datasets.pipeline import (
+from toonemo_lib.emotion.pipeline import (
     augmentation_layers,
     augmented_copies,
     class_weights,

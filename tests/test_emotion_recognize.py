@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from toonemo_lib import course
+from toonemo_lib import cli
 from toonemo_lib.config import EMOTIONS
 from toonemo_lib.datasets.samples import load_sample, sample_path
 from toonemo_lib.emotion.recognize import SHIPPED_MODEL, EmotionRecognizer, read_image
@@ -142,7 +142,7 @@ def test_read_image(tmp_path):
 
 def test_cli_json(capsys):
     path = str(sample_path("faces/astronaut.png"))
-    assert course.main(["emotion", path, "--detect-face", "--json"]) == 0
+    assert cli.main(["emotion", path, "--detect-face", "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert [entry["image"] for entry in results] == [path]
     (face,) = results[0]["faces"]
@@ -150,7 +150,7 @@ def test_cli_json(capsys):
     assert face["label"] in EMOTIONS and abs(sum(face["probs"].values()) - 1) < 1e-5
 
     lfw = str(sample_path("faces/lfw_01.png"))
-    assert course.main(["emotion", lfw, path]) == 0  # a table; whole images as faces
+    assert cli.main(["emotion", lfw, path]) == 0  # a table; whole images as faces
     table = capsys.readouterr().out
     assert "(0, 0, 25, 25)" in table and "(0, 0, 512, 512)" in table
 
@@ -158,14 +158,14 @@ def test_cli_json(capsys):
 def test_cli_reports_unreadable_images(tmp_path, capsys):
     junk = tmp_path / "junk.png"
     junk.write_bytes(np.random.default_rng(0).bytes(1000))
-    assert course.main(["emotion", str(junk)]) == 2
+    assert cli.main(["emotion", str(junk)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("toonemo emotion: ") and "junk.png" in err and "Traceback" not in err
-    assert course.main(["emotion", str(tmp_path / "nope.jpg"), "--json"]) == 2
+    assert cli.main(["emotion", str(tmp_path / "nope.jpg"), "--json"]) == 2
     captured = capsys.readouterr()
     assert "no such image file" in captured.err and "nope.jpg" in captured.err and captured.out == ""
     face = str(sample_path("faces/lfw_00.png"))
-    assert course.main(["emotion", face, "--model", str(tmp_path / "none.keras")]) == 2
+    assert cli.main(["emotion", face, "--model", str(tmp_path / "none.keras")]) == 2
     assert "no emotion model" in capsys.readouterr().err
 
 

@@ -14,7 +14,8 @@ import pytest  # noqa: E402
 from toonemo_lib.config import Profile  # noqa: E402
 from toonemo_lib.datasets.synthetic import synthetic_faces  # noqa: E402
 from toonemo_lib.emotion import scaling  # noqa: E402
-from toonemo_lib.emotion.train import build_for, read_log  # noqa: E402
+from toonemo_lib.emotion.models import build_for  # noqa: E402
+from toonemo_lib.runs import read_log  # noqa: E402
 
 # A tiny profile: 56 of the 70 training faces per row, one timing run.
 TINY = Profile("tiny", "test", {"05": {"train_limit": 56, "timing_repeats": 1}})

@@ -6,7 +6,9 @@ import keras
 import pytest
 
 from toonemo_lib.datasets.synthetic import synthetic_faces
-from toonemo_lib.emotion.train import TrainConfig, read_log, train
+from toonemo_lib.emotion.models import TrainConfig
+from toonemo_lib.emotion.train import train
+from toonemo_lib.runs import read_log
 
 
 @pytest.fixture(scope="module")

@@ -51,4 +51,4 @@ def test_readme_notebook_table_matches_the_course_runner():
 
 def test_console_script_is_declared():
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
-    assert project["scripts"]["toonemo"] == "toonemo_lib.course:main"
+    assert project["scripts"]["toonemo"] == "toonemo_lib.cli:main"

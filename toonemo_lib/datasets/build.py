@@ -10,7 +10,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .curate import curate
-from .images import DEFAULT_MAX_PIXELS, ImageError, check_resolution, load_image, make_square, resize_square
+from ..images import DEFAULT_MAX_PIXELS, ImageError, read_image
+from .images import check_resolution, make_square, resize_square
 
 FORMATS = ("tfrecords", "zip")
 # The first words of curate's reasons, used to count rejections by kind.
@@ -114,7 +115,7 @@ def _prepared_images(decisions, order, resolution, align, square, background, ma
     for row in order:
         path = decisions.at[row, "file"]
         try:
-            img = load_image(path, background=background, max_pixels=max_pixels)
+            img = read_image(path, background=background, max_pixels=max_pixels)
         except ImageError as err:  # the file changed since curate read it
             decisions.loc[row, ["kept", "reason"]] = [False, f"unreadable: {err.reason}"]
             continue

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ..faces.detect import largest_face
 from .crawl import ERROR_LOG, MANIFEST
-from .images import DEFAULT_MAX_PIXELS, ImageError, load_image
+from ..images import DEFAULT_MAX_PIXELS, ImageError, read_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 DECISION_COLUMNS = ["file", "kept", "reason", "width", "height", "hash"]
@@ -121,7 +121,7 @@ def curate(
 ) -> pd.DataFrame:
     """Decide, for every file in `src_dir`, whether it is kept and why.
 
-    Checks, in order: a known image extension, decodable (`load_image`), shorter side
+    Checks, in order: a known image extension, decodable (`read_image`), shorter side
     >= `min_side`, not within `max_distance` bits of an image kept before it (files
     are visited in name order, so the first copy is kept), and a Haar-cascade face if
     `require_face`.  Returns a DataFrame with columns file, kept, reason, width,
@@ -157,7 +157,7 @@ def _decide(path, row, hasher, min_side, max_distance, require_face, kept: HashI
         row["reason"] = f"not an image file name ({path.suffix or 'no extension'})"
         return None
     try:
-        img = load_image(path, **load_kwargs)
+        img = read_image(path, **load_kwargs)
     except ImageError as err:
         row["reason"] = f"unreadable: {err.reason}"
         return None

@@ -18,7 +18,8 @@ import numpy as np
 from toonemo_lib.config import EMOTIONS
 from toonemo_lib.emotion.evaluate import confusion_matrix, cross_entropy, ms_per_face, per_class_report, predict_probs
 from toonemo_lib.emotion.recognize import SHIPPED_MODEL
-from toonemo_lib.emotion.train import TrainConfig, build_for, read_log
+from toonemo_lib.emotion.models import TrainConfig, build_for
+from toonemo_lib.runs import read_log
 
 
 def card_path(model_path=SHIPPED_MODEL) -> Path:

@@ -17,7 +17,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from toonemo_lib.config import EMOTIONS
-from toonemo_lib.emotion.datasets.pipeline import predict_with_flip, preprocess_faces
+from toonemo_lib.emotion.models import TrainConfig, build_for
+from toonemo_lib.emotion.pipeline import predict_with_flip, preprocess_faces
 
 EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1] before the log, like Keras
 
@@ -238,8 +239,6 @@ def architecture_table(models: Mapping[str, object] | Sequence[object], batch_si
     is a list of them (named after the model).  Returns one row per model with the
     input size, parameter count and ``ms_per_face``.
     """
-    from toonemo_lib.emotion.train import TrainConfig, build_for
-
     items = models.items() if isinstance(models, Mapping) else [(None, m) for m in models]
     rows = []
     for name, item in items:

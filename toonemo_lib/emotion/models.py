@@ -16,8 +16,12 @@ references goes on both of its kernels (``depthwise_`` and ``pointwise_regulariz
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 from keras import layers
+
+from toonemo_lib.config import EMOTIONS, SEED
 
 ARCHITECTURES = ("mini", "big", "origin")  # the names seed 000's table uses
 
@@ -139,3 +143,44 @@ def build_model(architecture, input_shape=(48, 48, 1), num_classes=7, blocks=Non
     if blocks is not None:
         kwargs["blocks"] = blocks
     return builders[architecture](input_shape, num_classes, **kwargs)
+
+
+# --------------------------------------------------------------------------- recipes
+
+@dataclasses.dataclass
+class TrainConfig:
+    """One row of the scaling table, plus the knobs of the schedule."""
+
+    architecture: str = "mini"  # "mini", "big" or "origin" (seed 000's names)
+    blocks: int = 4
+    width: int = 1  # channel multiplier (mini only)
+    resolution: int = 48
+    batch_size: int = 32
+    augmentation: int = 0  # extra augmented samples added once (the table's column)
+    online_augment: bool = False  # also augment every batch on the fly
+    epochs: int = 100
+    learning_rate: float = 1e-3
+    schedule: str = "plateau"  # "plateau" (the references) or "cosine"
+    patience: int = 50  # early stopping; reduce-on-plateau waits patience // 4
+    label_smoothing: float = 0.0
+    class_weighted: bool = False
+    l2: float = 0.01
+    dropout: float = 0.0
+    seed: int = SEED
+
+    def model_kwargs(self) -> dict:
+        if self.architecture == "mini":
+            return {"blocks": self.blocks, "width": self.width, "l2": self.l2, "dropout": self.dropout}
+        return {"blocks": self.blocks}
+
+
+def build_for(config: TrainConfig, num_classes: int = len(EMOTIONS)) -> keras.Model:
+    """The untrained network of a recipe."""
+    return build_model(config.architecture, (config.resolution, config.resolution, 1), num_classes,
+                       **config.model_kwargs())
+
+
+# The recipe of the shipped model (its card, data/models/emotion_mini_xception.md, says what it reached).
+SHIPPED_RECIPE = TrainConfig(architecture="mini", blocks=4, width=2, resolution=48, batch_size=64,
+                             online_augment=True, epochs=20, learning_rate=2e-3, schedule="cosine",
+                             patience=30, label_smoothing=0.1, l2=1e-4, dropout=0.2)

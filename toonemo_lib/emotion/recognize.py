@@ -52,9 +52,6 @@ Design choices, each measured or checked rather than assumed:
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from pathlib import Path
 
 import cv2
@@ -203,7 +200,7 @@ class EmotionRecognizer:
         """
         if isinstance(faces, np.ndarray) and faces.ndim == 3 and faces.shape[-1] in (3, 4):
             faces = [faces]  # one BGR(A) face, not a stack of 3-pixel-wide gray ones
-        from .datasets.pipeline import predict_with_flip, preprocess_faces
+        from .pipeline import predict_with_flip, preprocess_faces
 
         x = preprocess_faces(faces, self.resolution)
         if len(x) == 0:
@@ -213,7 +210,7 @@ class EmotionRecognizer:
 
     def find_faces(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
         """Frontal faces in a gray or BGR image, as full-resolution (x, y, w, h), largest first."""
-        from .datasets.pipeline import to_grayscale
+        from .pipeline import to_grayscale
 
         return detect_faces(to_grayscale(image), cascade=self.cascade_name, scale_factor=self.scale_factor,
                             min_neighbors=self.min_neighbors, min_size=self.min_size,
@@ -227,7 +224,7 @@ class EmotionRecognizer:
         face with rect [0, 0, W, H].  `probs` maps each of `EMOTIONS`, in order, to a
         Python float; `label` is the most probable one.
         """
-        from .datasets.pipeline import to_grayscale
+        from .pipeline import to_grayscale
 
         gray = to_grayscale(image)
         height, width = gray.shape
@@ -264,65 +261,3 @@ def draw_emotions(image: np.ndarray, records: list[dict], bgr: bool = False) -> 
         cv2.putText(canvas, text, (x + 2, top + th + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255),
                     thickness, cv2.LINE_AA)
     return canvas
-
-
-# --------------------------------------------------------------------------- command line
-
-CLI_DESCRIPTION = """\
-Recognise the facial expression in each IMAGE with the shipped mini-Xception model.
-
-Without --detect-face each image is taken to be a face crop and classified whole (its
-rect is the whole image).  With --detect-face every frontal face OpenCV's Haar cascade
-finds is classified, largest first; an image without a detected face gets no records.
-
---json prints one JSON list with an entry per image, whatever the number of images:
-  [{"image": "photo.jpg",
-    "faces": [{"rect": [x, y, w, h], "label": "Happy",
-               "probs": {"Angry": 0.01, "Disgust": 0.0, "Fear": 0.02, "Happy": 0.9,
-                         "Sad": 0.02, "Surprise": 0.01, "Neutral": 0.04}}]}]
-probs are probabilities (0..1) in FER2013's order.  Without --json a table is printed.
-An unreadable image or model is reported on stderr and the exit code is 2."""
-
-
-def add_commands(subparsers) -> None:
-    """Register `toonemo emotion` on an argparse sub-parsers object."""
-    emotion = subparsers.add_parser(
-        "emotion", help="recognise facial expressions in images",
-        description=CLI_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    emotion.add_argument("images", metavar="IMAGE", nargs="+", help="image files (PNG, JPEG, ...)")
-    emotion.add_argument("--detect-face", action="store_true",
-                         help="find faces with the Haar cascade instead of classifying the whole image")
-    emotion.add_argument("--model", default=None, metavar="PATH",
-                         help="a Keras emotion model (default: data/models/emotion_mini_xception.keras)")
-    emotion.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    emotion.set_defaults(func=run_emotion)
-
-
-def _table(results: list[dict]) -> str:
-    header = f"{'image':<32} {'rect (x, y, w, h)':<24} {'label':<9} {'p':>6}"
-    lines = [header, "-" * len(header)]
-    for entry in results:
-        name = entry["image"] if len(entry["image"]) <= 32 else "..." + entry["image"][-29:]
-        if not entry["faces"]:
-            lines.append(f"{name:<32} {'no face found':<24}")
-        for face in entry["faces"]:
-            rect = "(" + ", ".join(str(v) for v in face["rect"]) + ")"
-            lines.append(f"{name:<32} {rect:<24} {face['label']:<9} {face['probs'][face['label']]:>6.3f}")
-    return "\n".join(lines)
-
-
-def run_emotion(args: argparse.Namespace) -> int:
-    try:
-        for path in args.images:  # a mistyped name fails at once, before the model loads
-            if not Path(path).exists():
-                raise FileNotFoundError(f"no such image file: {path}")
-        recognizer = EmotionRecognizer(args.model)
-        results = [{"image": str(path),
-                    "faces": recognizer.detect_and_classify(read_image(path), detect_face=args.detect_face)}
-                   for path in args.images]
-    except (FileNotFoundError, ValueError) as err:
-        print(f"toonemo emotion: {err}", file=sys.stderr)
-        return 2
-    # one image per line: valid JSON that is still readable in a terminal
-    print("[" + ",\n ".join(json.dumps(entry) for entry in results) + "]" if args.json else _table(results))
-    return 0

@@ -35,8 +35,8 @@ from tqdm.auto import tqdm
 
 from toonemo_lib.config import DATA_DIR, SEED, Profile, get_profile
 from toonemo_lib.emotion.evaluate import evaluate, ms_per_face
-from toonemo_lib.emotion.models import big_xception, xception
-from toonemo_lib.emotion.train import TrainConfig, train
+from toonemo_lib.emotion.models import TrainConfig, big_xception, xception
+from toonemo_lib.emotion.train import train
 
 SEED_TABLE = DATA_DIR / "emotion" / "seed_table1.csv"
 SEED_COLUMNS = ("Model", "Batch Size", "Resolution", "Augmentation", "# of Conv Blocks", "Architecture",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..datasets.images import parse_color
+from ..images import parse_color
 from .detect import EYE_CASCADES, find_eyes, largest_face
 
 EYE_DISTANCE = 0.25            # distance between the eyes, as a fraction of the output side

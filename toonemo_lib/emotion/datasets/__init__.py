@@ -1,1 +1,0 @@
-"""Facial-expression data: FER2013 loaders and the tf.data pipeline."""

@@ -1,0 +1,84 @@
+"""Resumable runs: a folder that a killed training picks up where it stopped.
+
+Both trainers (the emotion classifier and StyleGAN2) keep the same files in a run folder:
+
+* ``state.json`` - how far the run got (``{"epochs_done": 12, "done": false, ...}``);
+* ``last.keras`` / ``best.keras`` - the latest checkpoint (to resume) and the best so far;
+* ``log.csv``    - one row per epoch or tick, appended as the run goes;
+* ``config.json`` - the settings the run was started with.
+
+Every file is written to a temporary name and renamed, so a run killed mid-write
+leaves the previous version intact, never half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+STATE = "state.json"
+CONFIG = "config.json"
+LOG = "log.csv"
+LAST = "last.keras"
+BEST = "best.keras"
+FRESH_STATE = {"epochs_done": 0, "done": False}
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, path)
+    return path
+
+
+def atomic_write_json(path, value: Any) -> Path:
+    return atomic_write_text(path, json.dumps(value, indent=1))
+
+
+def read_json(path, default: Any = None) -> Any:
+    """The JSON in ``path``, or ``default`` when the file does not exist."""
+    path = Path(path)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else default
+
+
+def read_state(run_dir) -> dict:
+    """The run's ``state.json`` (a fresh state when the run has not started)."""
+    return {**FRESH_STATE, **read_json(Path(run_dir) / STATE, {})}
+
+
+def write_state(run_dir, **state) -> dict:
+    atomic_write_json(Path(run_dir) / STATE, state)
+    return state
+
+
+def read_log(run_dir, key: str = "epoch") -> pd.DataFrame:
+    """The run's ``log.csv`` (empty if nothing was logged yet), one row per ``key``.
+
+    A run killed mid-epoch and resumed may have logged an epoch twice: the last row wins.
+    """
+    path = Path(run_dir) / LOG
+    if not path.exists() or path.stat().st_size == 0:
+        return pd.DataFrame()
+    log = pd.read_csv(path)
+    return log.drop_duplicates(key, keep="last").reset_index(drop=True) if key in log else log
+
+
+def best_so_far(run_dir, metric: str, mode: str = "max") -> float | None:
+    """The best ``metric`` logged so far, when a best checkpoint exists for it; else None.
+
+    A resumed run must beat this value, not only its own first epoch, before it may
+    replace the best checkpoint.
+    """
+    if mode not in ("max", "min"):
+        raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
+    log = read_log(run_dir)
+    if not (Path(run_dir) / BEST).exists() or metric not in log or log[metric].isna().all():
+        return None
+    return float(log[metric].max() if mode == "max" else log[metric].min())
