@@ -47,6 +47,36 @@ NOTEBOOKS = (
 )
 
 
+def start(notebook: str, profile: str, output_dir) -> tuple[dict, Path]:
+    """The first call of every notebook: ``settings, out_dir = start("05", PROFILE, OUTPUT_DIR)``.
+
+    Silences TensorFlow's start-up noise (before TensorFlow is imported), seeds Python,
+    NumPy and Keras with ``SEED``, shows the environment (versions, GPU; on Colab without a
+    GPU it says what to click) and the profile's settings for this notebook, and creates
+    the output folder.  Returns the settings and the folder.
+    """
+    import random
+
+    import numpy as np
+    from IPython.display import display
+
+    from .config import SEED
+    from .environment import check_environment, quiet_tensorflow
+
+    settings = get_profile(profile).settings(notebook)  # a wrong profile fails first, naming the valid ones
+    quiet_tensorflow()
+    import keras
+
+    random.seed(SEED)
+    np.random.seed(SEED)
+    keras.utils.set_random_seed(SEED)
+    out_dir = Path(output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    display(check_environment(profile))
+    display(pd.DataFrame([settings], index=[f"{profile} profile, notebook {notebook[:2]}"]).T.rename(columns=str))
+    return settings, out_dir
+
+
 def find_notebooks(folder: Path = NOTEBOOKS_DIR, only: Optional[Iterable[str]] = None) -> list[Path]:
     """The ``NN_*.ipynb`` notebooks of ``folder`` in course order, optionally only some numbers."""
     if not folder.is_dir():

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import platform
 
 import pandas as pd
+
+
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's C++ start-up log (INFO and WARNING) out of notebooks and terminals.
+
+    Must run before TensorFlow is imported; a user's own ``TF_CPP_MIN_LOG_LEVEL`` wins.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def gpu_devices() -> list[str]:
