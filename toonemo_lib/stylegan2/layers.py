@@ -1,10 +1,11 @@
 """Keras layers of StyleGAN2: equalized-lr dense/conv, modulated conv, noise, ToRGB.
 
 Every layer creates its weights in `__init__` with exactly the shape and layout
-of the TF1 variable it mirrors (section 8 of the reference README): kernels
+of the TF1 variable it mirrors (the names `G_mapping`, `G_synthesis_stylegan2` and
+`D_stylegan2` create in NVlabs/stylegan2's training/networks_stylegan2.py): kernels
 [kh, kw, in, out], dense matrices [in, out], biases [out].  That is also the
 layout `tf.nn.conv2d` wants for NHWC, so imported values are copied as they are.
-The equalized learning rate (section 9.1) scales the stored values at run time.
+The equalized learning rate (`get_weight` in training/networks_stylegan2.py) scales the stored values at run time.
 """
 
 import numpy as np
@@ -168,7 +169,7 @@ class SynthesisLayer(StyleGANLayer):
 
 
 class ToRGB(StyleGANLayer):
-    """1x1 modulated conv without demodulation, plus bias, linear (section 9.6)."""
+    """1x1 modulated conv without demodulation, plus bias, linear (NVIDIA's `torgb` in `G_synthesis_stylegan2`)."""
 
     def __init__(self, in_channels, num_channels, w_dim, rng=None, **kwargs):
         super().__init__(rng=rng, **kwargs)

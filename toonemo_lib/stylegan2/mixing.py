@@ -1,6 +1,7 @@
 """Style mixing, truncation sweeps, and which W row drives which layer.
 
-The synthesis network reads one W row per layer (README section 9.5): 4x4/Conv
+The synthesis network reads one W row per layer (`layer_idx` of `G_synthesis_stylegan2` in
+NVlabs/stylegan2's training/networks_stylegan2.py): 4x4/Conv
 row 0, 4x4/ToRGB row 1, and at R = 2**r: Conv0_up row 2r-5, Conv1 row 2r-4,
 ToRGB row 2r-3 (shared with the next block's Conv0_up).
 """

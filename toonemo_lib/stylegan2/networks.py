@@ -62,7 +62,7 @@ def truncate(ws, w_avg, truncation_psi=1.0, truncation_cutoff=None):
 
 
 class MappingNetwork(keras.Model):
-    """z (and optional label) -> W broadcast to [N, num_ws, dlatent_size] (section 9.3).
+    """z (and optional label) -> W broadcast to [N, num_ws, dlatent_size] (NVIDIA's `G_mapping`).
 
     Also holds `w_avg` (TF1 `dlatent_avg`), the running mean of W used as the
     truncation centre; `call(..., training=True)` updates it with
@@ -157,7 +157,7 @@ class SynthesisInputBlock(keras.layers.Layer):
 class SynthesisBlock(keras.layers.Layer):
     """Block at resolution R = 2**r >= 8: Conv0_up, Conv1, ToRGB; skip-image update (9.9).
 
-    W rows (section 9.5): Conv0_up reads 2r-5, Conv1 2r-4, ToRGB 2r-3 (shared with
+    W rows (`G_synthesis_stylegan2`'s `layer_idx`): Conv0_up reads 2r-5, Conv1 2r-4, ToRGB 2r-3 (shared with
     the next block's Conv0_up).
     """
 
@@ -421,7 +421,7 @@ class Discriminator(_ConfiguredModel):
         if self.mbstd is not None:
             x = self.mbstd(x)
         x = self.conv4(x)
-        # TF1 flattens NCHW: Dense0's rows are indexed c*16 + y*4 + x (section 8).
+        # TF1 flattens NCHW: Dense0's rows are indexed c*16 + y*4 + x (`D_stylegan2`'s epilogue flattens NCHW).
         x = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [tf.shape(x)[0], -1])
         x = self.output_layer(self.dense0(x))
         if self.label_size:

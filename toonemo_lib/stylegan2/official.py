@@ -3,7 +3,7 @@
 An official file (e.g. stylegan2-ffhq-config-f.pkl) is a pickled tuple (G, D, Gs)
 of `dnnlib.tflib.network.Network` objects whose state is a plain dict:
 version, name, static_kwargs, components, build_module_src, build_func_name,
-variables (section 7 of the reference README).  Unpickling normally imports and
+variables (`dnnlib.tflib.network.Network.__getstate__` in NVlabs/stylegan2).  Unpickling normally imports and
 calls whatever globals the file names, so `RestrictedUnpickler` allows only a
 stub for Network plus the few NumPy / builtin reconstructors such a file needs;
 anything else is refused before it can run.  The stored `build_module_src` is
@@ -130,7 +130,7 @@ _STATE_KEYS = ("version", "name", "static_kwargs", "components", "build_func_nam
 
 
 def check_state(net, label, depth=0):
-    """Check one Network state has the TF1 dnnlib layout (section 7)."""
+    """Check one Network state has the TF1 dnnlib layout (`Network.__getstate__`)."""
     state = getattr(net, "state", None)
     if not isinstance(state, dict):
         raise OfficialPickleError(f"{label}: the Network has no state dict")
@@ -174,7 +174,7 @@ def flat_variables(net, prefix=""):
 
 # Defaults of the TF1 build functions (networks_stylegan2.py), used for every key
 # an official pickle does not store.  Not the PyTorch converter's defaults, which
-# differ for mapping_fmaps and mbstd_group_size (README section 11).
+# differ for mapping_fmaps and mbstd_group_size (`convert_tf_generator` in stylegan2-ada-pytorch's legacy.py).
 TF1_GENERATOR_DEFAULTS = dict(
     num_channels=3, resolution=1024, label_size=0, latent_size=512, dlatent_size=512,
     mapping_layers=8, mapping_fmaps=512, mapping_lrmul=0.01, mapping_nonlinearity="lrelu",

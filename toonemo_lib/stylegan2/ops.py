@@ -9,7 +9,8 @@ channels-last and the network code converts the few NCHW-stored variables.
 import numpy as np
 import tensorflow as tf
 
-# Gains that TF1's fused_bias_act applies after each activation (section 9.2).
+# Gains that TF1's fused_bias_act applies after each activation (`activation_funcs` in
+# NVlabs/stylegan2's dnnlib/tflib/ops/fused_bias_act.py).
 ACTIVATIONS = {
     "linear": (lambda x: x, 1.0),
     "relu": (tf.nn.relu, float(np.sqrt(2))),
@@ -26,7 +27,7 @@ def check_activation(name):
 
 
 def bias_act(x, bias=None, act="linear"):
-    """Add a per-channel bias, apply the activation, multiply by its gain (section 9.2)."""
+    """Add a per-channel bias, apply the activation, multiply by its gain (NVIDIA's `fused_bias_act`)."""
     if bias is not None:
         x = x + tf.cast(bias, x.dtype)
     fn, gain = ACTIVATIONS[act]
@@ -35,12 +36,12 @@ def bias_act(x, bias=None, act="linear"):
 
 
 def normalize_2nd_moment(x, eps=1e-8):
-    """Scale each row to unit mean square (section 9.3, TF1 'Normalize')."""
+    """Scale each row to unit mean square (`G_mapping`'s 'Normalize' step)."""
     return x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=1, keepdims=True) + eps)
 
 
 def fir_kernel_2d(kernel):
-    """The separable FIR filter as a normalized 2-D numpy array (section 9.7)."""
+    """The separable FIR filter as a normalized 2-D numpy array (`_setup_kernel` in dnnlib/tflib/ops/upfirdn_2d.py)."""
     k = np.asarray(kernel, dtype=np.float64)
     if k.ndim == 1:
         k = np.outer(k, k)
@@ -73,7 +74,7 @@ def upfirdn_2d(x, kernel, up=1, down=1, pad0=0, pad1=0):
 
 
 def upsample_2d(x, kernel, factor=2):
-    """Image upsampling of the skip generator: upfirdn with gain factor**2 (section 9.8).
+    """Image upsampling of the skip generator: upfirdn with gain factor**2 (NVIDIA's `upsample_2d`).
 
     TF1 pads (p+1)//2 + factor-1 before and p//2 after, p = len(kernel) - factor;
     for [1,3,3,1] that is 2 before / 1 after.
@@ -98,7 +99,7 @@ def conv_2d(x, w):
 def conv_downsample_2d(x, w, kernel, factor=2):
     """TF1 `conv_downsample_2d`: FIR blur with padding, then a stride-2 VALID conv.
 
-    The kernel is used as stored (not flipped), section 9.8.
+    The kernel is used as stored (not flipped), as in `conv_downsample_2d` (dnnlib/tflib/ops/upfirdn_2d.py).
     """
     k = fir_kernel_2d(kernel)
     p = (k.shape[0] - factor) + (w.shape[0] - 1)
@@ -110,7 +111,7 @@ def upsample_conv_2d(x, w, kernel, factor=2):
     """TF1 `upsample_conv_2d`: transposed conv (stride 2, VALID) then FIR with gain 4.
 
     TF1 hands `conv2d_transpose` the spatially flipped kernel with in/out swapped,
-    so out[2u+p, 2v+q, o] += x[u, v, i] * w[kh-1-p, kw-1-q, i, o] (section 9.8).
+    so out[2u+p, 2v+q, o] += x[u, v, i] * w[kh-1-p, kw-1-q, i, o] (`upsample_conv_2d`, dnnlib/tflib/ops/upfirdn_2d.py).
     The result, (2H + kh - 2) pixels wide, is then filtered back to 2H.
     """
     kh, kw, _, out_channels = w.shape
@@ -124,7 +125,7 @@ def upsample_conv_2d(x, w, kernel, factor=2):
 
 
 def modulated_conv_2d(x, weight, styles, demodulate=True, up=False, kernel=(1, 3, 3, 1)):
-    """Modulated (and optionally demodulated) convolution, the non-fused form (section 9.6).
+    """Modulated (and optionally demodulated) convolution: NVIDIA's `modulated_conv2d_layer`, non-fused.
 
     x: [N, H, W, in]; weight: [kh, kw, in, out] with the equalized-lr factor
     already applied; styles: [N, in].  Scaling the input channels by the style,
@@ -150,7 +151,7 @@ def demodulation_factors(weight, styles, eps=1e-8):
 
 
 def minibatch_stddev(x, group_size=4, num_features=1):
-    """Append the minibatch standard deviation as extra channels (section 9.11), NHWC.
+    """Append the minibatch standard deviation as extra channels (NVIDIA's `minibatch_stddev_layer`), NHWC.
 
     Sample n belongs to group n mod (N / G): TF1 reshapes the batch as [G, M, ...],
     so groups are strided, not contiguous.
