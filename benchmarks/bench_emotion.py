@@ -7,9 +7,10 @@
    of its default "lite" backend (why that is the default).
 2. `EmotionRecognizer.classify` in faces per second (crops of mixed sizes, so the
    preprocessing is included) at batch 1 and 32, with and without flip TTA.
-3. `detect_and_classify` in frames per second on a 640 x 480 BGR frame holding one face
+3. `detect_and_classify` in frames per second on a 640 x 480 RGB frame holding one face
    (the shipped astronaut photo, resized to 480 x 480, on a gray background), and
-   the same frame through the `fer` package's `FER().detect_emotions` when it is
+   the same frame (in BGR, as OpenCV-based `fer` expects) through the `fer` package's
+   `FER().detect_emotions` when it is
    installed (an optional, benchmark-only dependency), with the speed-up.  The two are
    timed alternately so that other load on the machine hits both alike.
 4. Face detection quality and speed of a few settings on 100 frames (640 x 480) each
@@ -34,6 +35,7 @@ import numpy as np
 import toonemo_lib  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before TensorFlow loads)
 from toonemo_lib.datasets.samples import list_samples, load_sample
 from toonemo_lib.emotion.recognize import SHIPPED_MODEL, EmotionRecognizer
+from toonemo_lib.images import to_gray
 
 
 def median_ms(fn, runs, warmup=2):
@@ -48,18 +50,17 @@ def median_ms(fn, runs, warmup=2):
 
 
 def test_frame() -> np.ndarray:
-    """640 x 480 BGR frame: the astronaut photo (one face) resized to 480 x 480, centred on gray."""
-    astronaut = cv2.cvtColor(load_sample("faces/astronaut.png"), cv2.COLOR_RGB2BGR)
+    """640 x 480 RGB frame: the astronaut photo (one face) resized to 480 x 480, centred on gray."""
+    astronaut = load_sample("faces/astronaut.png")
     frame = np.full((480, 640, 3), 128, np.uint8)
     frame[:, 80:560] = cv2.resize(astronaut, (480, 480), interpolation=cv2.INTER_AREA)
     return frame
 
 
 def face_crops(count: int) -> list[np.ndarray]:
-    """`count` BGR face crops of mixed sizes: the astronaut's face and the shipped LFW faces."""
-    astronaut = cv2.cvtColor(load_sample("faces/astronaut.png"), cv2.COLOR_RGB2BGR)
-    crops = [astronaut[60:170, 170:280]] + [cv2.cvtColor(load_sample(n), cv2.COLOR_RGB2BGR)
-                                             for n in list_samples("faces") if "lfw" in n]
+    """`count` RGB face crops of mixed sizes: the astronaut's face and the shipped LFW faces."""
+    astronaut = load_sample("faces/astronaut.png")
+    crops = [astronaut[60:170, 170:280]] + [load_sample(n) for n in list_samples("faces") if "lfw" in n]
     return [crops[i % len(crops)] for i in range(count)]
 
 
@@ -105,6 +106,7 @@ def bench_classify(recognizer, runs):
 
 def bench_frames(recognizer, by_tensorflow, runs):
     frame = test_frame()
+    bgr_frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)  # fer reads frames the way cv2.imread gives them
     found = recognizer.detect_and_classify(frame)
     print(f"\n640x480 frame with one face (flip TTA on, {recognizer.backend} backend): toonemo finds "
           f"{len(found)} face(s) {[f['rect'] for f in found]}")
@@ -116,21 +118,21 @@ def bench_frames(recognizer, by_tensorflow, runs):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             detector = FER()
-            boxes = [list(map(int, f["box"])) for f in detector.detect_emotions(frame)]
+            boxes = [list(map(int, f["box"])) for f in detector.detect_emotions(bgr_frame)]
         print(f"fer FER().detect_emotions finds {len(boxes)} face(s) {boxes}")
 
     ours, no_tta, tensorflow, theirs, ratios = [], [], [], [], []
 
-    def timed(fn, into):
+    def timed(fn, into, image=frame):
         start = time.perf_counter()
-        fn(frame)
+        fn(image)
         into.append((time.perf_counter() - start) * 1e3)
 
     for _ in range(2):  # warm-up
         recognizer.detect_and_classify(frame)
         by_tensorflow.detect_and_classify(frame)
         if detector is not None:
-            detector.detect_emotions(frame)
+            detector.detect_emotions(bgr_frame)
     for _ in range(runs):
         recognizer.flip_tta = False
         timed(recognizer.detect_and_classify, no_tta)
@@ -138,7 +140,7 @@ def bench_frames(recognizer, by_tensorflow, runs):
         timed(recognizer.detect_and_classify, ours)
         timed(by_tensorflow.detect_and_classify, tensorflow)
         if detector is not None:
-            timed(detector.detect_emotions, theirs)
+            timed(detector.detect_emotions, theirs, bgr_frame)
             ratios.append(theirs[-1] / ours[-1])
     print(f"{'pipeline':<40} {'ms/frame':>9} {'frames/s':>9}")
     for label, times in [(f"toonemo detect_and_classify ({recognizer.backend})", ours),
@@ -160,7 +162,7 @@ def detection_frames(seed=1):
     from skimage import data
 
     lfw = np.round(data.lfw_subset() * 255).astype(np.uint8)  # 100 faces, then 100 non-faces
-    backgrounds = [cv2.resize(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img, (640, 480))
+    backgrounds = [cv2.resize(to_gray(img), (640, 480))
                    for img in (data.coffee(), data.chelsea(), data.rocket(), data.hubble_deep_field(),
                                data.coins(), data.brick(), data.grass())]
     rng = np.random.default_rng(seed)

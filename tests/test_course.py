@@ -1,10 +1,13 @@
 """The course runner and the `toonemo` command, on tiny notebooks made here."""
 
+import os
+import platform
+
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from toonemo_lib import cli, course
+from toonemo_lib import cli, course, cpu
 from toonemo_lib.records import read_records
 
 PARAMETERS = 'PROFILE = "cpu"\nOUTPUT_DIR = "out"'
@@ -31,14 +34,16 @@ def tiny_course(tmp_path, monkeypatch):
     return folder
 
 
-def test_run_course_executes_in_order_and_reports_failures(tiny_course, tmp_path):
+def test_run_course_executes_in_order_and_reports_failures(tiny_course, tmp_path, monkeypatch):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)  # the machine's decision, passed on
     summary = course.run_course("smoke", tmp_path / "reports", folder=tiny_course)
     assert summary["notebook"].tolist() == ["01_ok.ipynb", "02_fails.ipynb"]
     assert summary["status"].tolist() == ["ok", "failed"]
     assert "ValueError: the data folder is empty" in summary.loc[1, "error"]
     out = tmp_path / "reports" / "smoke"
     records = read_records(out / "01_ok.ipynb")
-    assert records == {"profile": "smoke", "onednn": "0"}  # parameters injected, kernel environment passed on
+    onednn = cpu.onednn_setting(cpu.read_cpu_flags(), platform.machine(), {})  # "0" on AVX-512, else None
+    assert records == {"profile": "smoke", "onednn": onednn}  # parameters injected, kernel environment passed on
     assert (out / "01_ok" / "made.txt").read_text() == "smoke"
     assert (out / "01_ok.html").stat().st_size > 1000 and (out / "02_fails.html").exists()
     assert "x.toonemo.record" not in (out / "01_ok.html").read_text()
@@ -53,11 +58,58 @@ def test_cli_exit_codes_and_only(tiny_course, tmp_path, capsys):
     assert "failed" in capsys.readouterr().out
 
 
-def test_cli_refuses_unknown_profile_and_notebook(tiny_course, capsys):
-    assert cli.main(["run", "--profile", "nosuch", "--notebooks", str(tiny_course)]) == 2
+def test_cli_refuses_unknown_profile_and_notebook(tiny_course, tmp_path, capsys):
+    assert cli.main(["run", "--profile", "nosuch", "--notebooks", str(tiny_course)]) == 2  # usage errors
     assert "valid profiles are smoke, cpu, gpu" in capsys.readouterr().err
     assert cli.main(["run", "--profile", "smoke", "--only", "07", "--notebooks", str(tiny_course)]) == 2
     assert "no notebook numbered 07" in capsys.readouterr().err
+    assert cli.main(["run", "--profile", "smoke", "--notebooks", str(tmp_path / "none")]) == 1  # a failure
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_users_onednn_choice_reaches_the_kernels(tiny_course, tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    course.run_notebook(tiny_course / "01_ok.ipynb", "smoke", tmp_path, html=False)
+    assert read_records(tmp_path / "01_ok.ipynb")["onednn"] == "1"
+
+
+def test_kernel_environment_applies_the_onednn_decision(monkeypatch):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.setattr(cpu, "read_cpu_flags", lambda path=None: frozenset({"avx2", "avx512f"}))
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    course.kernel_environment()
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    monkeypatch.setattr(cpu, "read_cpu_flags", lambda path=None: frozenset({"avx2"}))
+    course.kernel_environment()
+    assert "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+
+
+def test_a_long_notebook_reports_its_elapsed_time_and_section(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TOONEMO_HOME", str(tmp_path / "cache"))
+    nb = new_notebook(cells=[new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+                             new_markdown_cell("# Notebook title\n\n## Waiting on purpose\n\ntext"),
+                             new_code_cell("import time\ntime.sleep(3)")],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, str(tmp_path / "01_slow.ipynb"))
+    course.run_notebook(tmp_path / "01_slow.ipynb", "smoke", tmp_path / "out", html=False, heartbeat=0.5)
+    beats = [line for line in capsys.readouterr().err.splitlines() if line.startswith("01_slow: ")]
+    assert beats and all(" elapsed, " in line for line in beats)
+    assert any(line.endswith("running: Waiting on purpose") for line in beats), beats
+
+
+def test_running_section_is_the_heading_above_the_running_cell():
+    def cell(kind, source="", status=None):
+        metadata = {"papermill": {"status": status}} if status else {}
+        return {"cell_type": kind, "source": source, "metadata": metadata}
+
+    nb = {"cells": [cell("code", status="completed"), cell("markdown", ["# Title\n", "## Part A\n", "text"]),
+                    cell("code", status="completed"), cell("markdown", "## Part B"), cell("code", status="running"),
+                    cell("code", status="pending")]}
+    assert course.running_section(nb) == "Part B"
+    nb["cells"][4]["metadata"]["papermill"]["status"] = "completed"
+    assert course.running_section(nb) is None  # nothing running (finished, or not started)
+    assert course.running_section({"cells": [cell("code", status="running")]}) == "cell 1"
 
 
 def test_notebook_without_parameters_cell_is_refused(tmp_path):
@@ -69,11 +121,13 @@ def test_notebook_without_parameters_cell_is_refused(tmp_path):
         course.check_parameters(partial, ["PROFILE", "OUTPUT_DIR"])
 
 
-def test_list_prints_every_notebook(capsys):
+def test_list_prints_every_notebook_within_100_columns(capsys):
     assert cli.main(["list"]) == 0
     printed = capsys.readouterr().out
     for info in course.NOTEBOOKS:
-        assert info.title[:30] in printed
+        assert info.title[:30] in printed and ", ".join(info.profiles) in printed
+    assert " ".join(printed.split()).count("teaches: ") == len(course.NOTEBOOKS)
+    assert max(len(line) for line in printed.splitlines()) <= 100
 
 
 def test_dataset_and_crawl_commands_are_wired_into_toonemo():

@@ -109,6 +109,21 @@ def test_nothing_kept_writes_no_data_set(tmp_path):
     assert summary.outputs == [] and summary.counts["written"] == 0
 
 
+def test_a_failed_build_leaves_no_folder_of_its_own(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no files"):
+        build_dataset(empty, tmp_path / "new" / "deeper" / "out", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]  # new/deeper/out all removed
+
+    existing = tmp_path / "existing"
+    (existing / "out").mkdir(parents=True)
+    (existing / "keep.txt").write_text("mine")
+    with pytest.raises(ValueError, match="no files"):
+        build_dataset(empty, existing / "out", progress=False)
+    assert (existing / "out").is_dir() and (existing / "keep.txt").read_text() == "mine"
+
+
 def test_dataset_command(tmp_path, capsys):
     src = source_folder(tmp_path / "raw")
     args = parse(["dataset", str(src), str(tmp_path / "out"), "--resolution", "16", "--format", "zip",
@@ -123,6 +138,7 @@ def test_dataset_command(tmp_path, capsys):
     args = parse(["dataset", str(empty), str(tmp_path / "out2")])
     assert args.func(args) == 1
     assert "no files" in capsys.readouterr().err
+    assert not (tmp_path / "out2").exists()                      # no empty folder left behind
 
 
 def test_crawl_command_video_and_url_list(tmp_path, capsys):

@@ -4,6 +4,7 @@ No test here touches the internet.
 """
 
 import re
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +22,7 @@ from toonemo_lib.datasets.crawl import (
     largest_srcset_candidate,
     page_links,
     read_url_list,
+    retry_error_log,
 )
 
 HASH_NAME = re.compile(r"^[0-9a-f]{16}\.(png|jpg)$")
@@ -253,6 +255,33 @@ def test_crawl_pages_follows_pagination_up_to_the_limit(site, tmp_path):
     page_failed = results[results["status"] == "page-failed"]
     assert page_failed["url"].tolist() == [site.url("/nope.html")]
     assert read_url_list(tmp_path / ERROR_LOG) == [site.url("/missing.png")]   # images only
+
+
+def test_an_unreachable_page_is_logged_and_retried(site, tmp_path):
+    with socket.socket() as s:  # a port where nothing listens: the connection is refused
+        s.bind(("127.0.0.1", 0))
+        unreachable = f"http://127.0.0.1:{s.getsockname()[1]}/gallery.html"
+    site.add("/img/a.png", png(1))
+    results = crawl_pages([unreachable, site.url("/later.html")], tmp_path, **FAST)
+    assert results["status"].tolist() == ["page-failed", "page-failed"]
+    assert results.iloc[0]["reason"].startswith("connection failed")
+    log = tmp_path / ERROR_LOG
+    assert read_url_list(log, kind="page") == [unreachable, site.url("/later.html")]
+    assert read_url_list(log) == []                                 # no image to retry as an image
+
+    site.add("/later.html", b'<img src="/img/a.png"><img src="/img/missing.png">', "text/html")
+    retried = retry_error_log(log, tmp_path, **FAST)
+    status = retried.set_index("url")["status"]
+    assert status[site.url("/img/a.png")] == "downloaded" and status[site.url("/img/missing.png")] == "failed"
+    assert status[unreachable] == "page-failed"
+    assert read_url_list(log, kind="page") == [unreachable]         # what still fails, and only that
+    assert read_url_list(log) == [site.url("/img/missing.png")]
+
+
+def test_an_old_error_log_without_kinds_is_read_as_images(tmp_path):
+    log = tmp_path / ERROR_LOG
+    log.write_text("url,reason\nhttp://h/a.png,HTTP 404 Not Found\n")
+    assert read_url_list(log) == ["http://h/a.png"] and read_url_list(log, kind="page") == []
 
 
 def test_page_links_parsing():

@@ -6,18 +6,25 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from toonemo_lib.config import EMOTIONS  # noqa: E402
 from toonemo_lib.emotion.evaluate import (  # noqa: E402
     architecture_table,
+    call_times,
+    call_times_markdown,
+    confusion_markdown,
     confusion_matrix,
+    confusion_summary,
     evaluate,
+    majority_rate,
     ms_per_face,
     per_class_report,
     plot_confusion_matrix,
     plot_per_class,
     predict_probs,
+    probability_gap,
 )
 from toonemo_lib.emotion.models import mini_xception  # noqa: E402
 from toonemo_lib.emotion.models import TrainConfig  # noqa: E402
@@ -118,3 +125,67 @@ def test_ms_per_face_and_architecture_table(tiny_model):
     assert table.loc["two blocks", "Input"] == "32x32x1"
     assert table.loc["one block", "Parameters"] == tiny_model.count_params()
     assert (table["ms/face"] > 0).all()
+
+
+def test_majority_rate_is_the_commonest_class_share():
+    assert majority_rate([3, 3, 3, 0, 1]) == pytest.approx(0.6)
+    assert majority_rate(np.array([6])) == 1.0
+    with pytest.raises(ValueError, match="at least one"):
+        majority_rate([])
+
+
+def test_confusion_summary_and_markdown_are_computed_from_the_matrix():
+    cm = confusion_matrix(LABELS, PREDS)
+    summary = confusion_summary(cm)
+    report = per_class_report(LABELS, PREDS, macro=False)
+    np.testing.assert_allclose(summary[["precision", "recall", "f1"]], report[["precision", "recall", "f1"]])
+    assert summary["support"].tolist() == report["support"].tolist()
+    assert summary.loc["Fear", "most often taken for"] == "Angry"
+    assert summary.loc["Fear", "share of the class"] == pytest.approx(1 / 3)
+    assert pd.isna(summary.loc["Sad", "most often taken for"]) and summary.loc["Sad", "share of the class"] == 0
+    assert pd.isna(summary.loc["Disgust", "most often taken for"])  # its one face is right
+    text = confusion_markdown(cm, weakest=2, best=1)
+    assert text.startswith("The weakest classes by F1: **Happy** (F1 0.00, 1 faces, recall 0%; most often taken "
+                           "for Neutral: 100% of its faces); **Angry** (F1 0.50")
+    assert "Recognised best: **Fear** (F1 0.80)." in text
+    with pytest.raises(ValueError, match="square"):
+        confusion_summary(cm.iloc[:3])
+
+
+class _FakeRecognizer:
+    """Records what it was called with; ``offset`` shifts its probabilities."""
+
+    def __init__(self, offset=0.0):
+        self.offset, self.calls = offset, []
+
+    def classify(self, faces):
+        self.calls.append(("classify", len(faces)))
+        return np.full((len(faces), 7), 1 / 7) + self.offset
+
+    def detect_and_classify(self, image):
+        self.calls.append(("detect", image.shape))
+        return []
+
+
+def test_call_times_times_three_calls_of_each_recognizer():
+    a, b = _FakeRecognizer(), _FakeRecognizer(0.001)
+    photo = np.zeros((20, 30, 3), np.uint8)
+    crops = [np.zeros((8, 8, 3), np.uint8)] * 3
+    table = call_times({"a": a, "b": b}, photo, crops, repeats=2, batch=5)
+    assert list(table.columns) == ["a", "b"]
+    assert list(table.index) == ["classify 1 face", "classify 5 faces", "detect + classify a photo"]
+    assert (table.to_numpy() > 0).all()
+    # one warm-up and two timed calls each; the batch is the crops repeated to 5 faces
+    assert a.calls == [("classify", 1)] * 3 + [("classify", 5)] * 3 + [("detect", (20, 30, 3))] * 3
+    assert probability_gap({"a": a, "b": b}, crops) == pytest.approx(0.001)
+    with pytest.raises(ValueError):
+        call_times({"a": a}, photo, [], repeats=1)
+    text = call_times_markdown(pd.DataFrame({"fast": [0.5, 4.0, 10.0], "slow": [2.0, 8.0, 12.0]},
+                                            index=list(table.index.str.replace("5", "32"))),
+                               card={"timed_on": "x86_64, 2 cores, CPU", "ms_per_face_batch1": 0.389,
+                                     "ms_per_face_tensorflow_batch1": 2.563, "ms_per_face_batch32": 0.482,
+                                     "ms_per_face_tensorflow_batch32": 0.702})
+    assert "**0.50 ms** a call on fast and **2.00 ms** on slow (4.0 times as much)" in text
+    assert "0.125 ms a face on fast, 0.250 ms a face on slow" in text
+    assert "10.0 ms on fast, 25% of the 40 ms a frame has at 25 frames a second" in text
+    assert "0.39 ms for one face on LiteRT and 2.56 ms on TensorFlow" in text and "x86_64, 2 cores, CPU" in text

@@ -8,7 +8,9 @@ import pytest
 from toonemo_lib.config import EMOTIONS
 from toonemo_lib.datasets.synthetic import synthetic_faces
 from toonemo_lib.datasets.fer2013 import (
+    class_balance_markdown,
     class_distribution,
+    expression_data,
     find_fer2013,
     load_fer2013,
     load_fer2013_csv,
@@ -207,3 +209,55 @@ def test_the_real_fer2013_npz_has_the_documented_shapes_and_counts(shared_dir):
     assert data["train"][0].shape == (28709, 48, 48) and data["val"][0].shape == (3589, 48, 48)
     table = class_distribution(data)
     assert table["train"].tolist() == [3995, 436, 4097, 7215, 4830, 3171, 4965]
+
+
+def test_expression_data_uses_fer2013_when_found_and_holds_privatetest_back(splits, tmp_path, monkeypatch):
+    path = write_fer2013_npz(tmp_path / "fer.npz", splits)
+    monkeypatch.setenv("TOONEMO_FER2013", str(path))
+    data, info = expression_data("fer2013", synthetic_faces=14)
+    assert list(data) == ["train", "val"]
+    np.testing.assert_array_equal(data["val"][1], splits["val"][1])
+    assert (info.source, info.location) == ("FER2013", str(path))
+    assert info.split_sizes == {"train": 21, "val": 7} and info.held_back == {"test": 7}
+    text = info._repr_markdown_()
+    assert text.startswith(f"**Data used here: FER2013** from `{path}`: 21 faces (`Training`) train")
+    assert "7 (`PublicTest`) validate" in text and "7 `PrivateTest` faces" in text
+    monkeypatch.delenv("TOONEMO_FER2013")
+    _, given = expression_data("fer2013", path)  # an explicit path needs no environment
+    assert given.source == "FER2013"
+    with pytest.raises(FileNotFoundError, match="Kaggle"):
+        expression_data("fer2013", tmp_path / "absent.csv")
+
+
+def test_expression_data_falls_back_to_synthetic_faces_and_says_why(tmp_path, monkeypatch):
+    monkeypatch.delenv("TOONEMO_FER2013", raising=False)
+    monkeypatch.setenv("TOONEMO_HOME", str(tmp_path / "home"))
+    data, info = expression_data("fer2013", synthetic_faces=20)
+    assert info.source == "synthetic" and info.split_sizes == {"train": 16, "val": 4}
+    assert data["train"][0].shape == (16, 48, 48) and data["val"][1].dtype == np.int64
+    text = info.markdown()
+    assert text.startswith("**Data used here: 20 synthetic cartoon faces drawn by toonemo_lib.datasets.synthetic**")
+    assert "16 for training and 4 for validation (a seeded 80/20 split)" in text and "not on FER2013" in text
+    assert "FER2013 was not found" in text and "Kaggle" in text and str(tmp_path / "home" / "fer2013") in text
+    # a profile that asks for synthetic faces gets them even when FER2013 is there
+    monkeypatch.setenv("TOONEMO_FER2013", str(tmp_path))
+    again, asked = expression_data("synthetic", synthetic_faces=20)
+    assert asked.source == "synthetic" and "asks for synthetic faces" in asked.markdown()
+    np.testing.assert_array_equal(again["train"][0], data["train"][0])  # same seed, same faces
+    with pytest.raises(ValueError, match="unknown data source"):
+        expression_data("imagenet")
+
+
+def test_class_balance_markdown_is_computed_from_the_counts():
+    balanced = pd.DataFrame({"train": [10, 9, 11, 12, 10, 10, 10]}, index=pd.Index(EMOTIONS, name="emotion"))
+    text = class_balance_markdown(balanced)
+    assert "rarest class is **Disgust**: 9 of 72 faces (12.5 %)" in text
+    assert "commonest is **Happy** with 12 (16.7 %)" in text and "nearly balanced (1.3 to 1)" in text
+    fer = pd.DataFrame({"train": [3995, 436, 4097, 7215, 4830, 3171, 4965]}, index=pd.Index(EMOTIONS))
+    text = class_balance_markdown(fer)
+    assert "**Disgust**: 436 of 28,709 faces (1.5 %)" in text and "**Happy** with 7,215 (25.1 %)" in text
+    assert "16.5 times as many" in text and "class_weights" in text
+    missing = fer.assign(train=[5, 0, 5, 5, 5, 5, 5])
+    assert "no Disgust face at all" in class_balance_markdown(missing)
+    with pytest.raises(ValueError, match="no split 'val'"):
+        class_balance_markdown(fer, "val")

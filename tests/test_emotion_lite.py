@@ -1,6 +1,9 @@
 """The LiteRT path of the emotion classifier: conversion, caching, agreement with Keras."""
 
-import cv2
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -20,10 +23,10 @@ def shipped():
 
 @pytest.fixture(scope="module")
 def faces():
-    """The shipped face photos as classifier input: 8 LFW crops and the astronaut."""
+    """The shipped face photos (RGB) as classifier input: 8 LFW crops and the astronaut."""
     crops = [load_sample(name) for name in list_samples("faces") if "lfw" in name]
     crops.append(load_sample("faces/astronaut.png")[67:160, 177:270])
-    return preprocess_faces([cv2.cvtColor(c, cv2.COLOR_RGB2BGR) for c in crops])
+    return preprocess_faces(crops)
 
 
 @pytest.fixture
@@ -99,3 +102,18 @@ def test_without_ai_edge_litert_tf_lite_serves_and_without_both_tensorflow_does(
     assert EmotionRecognizer().backend == "tensorflow"
     with pytest.raises(ImportError, match="ai-edge-litert"):
         EmotionRecognizer(backend="lite")
+
+
+def test_litert_info_lines_are_dropped_and_everything_else_kept(capfd):
+    with lite._without_lite_info():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"ERROR: a real problem\n")
+    assert capfd.readouterr().err == "ERROR: a real problem\n"
+
+
+def test_a_classifier_in_a_fresh_process_prints_nothing(home, shipped):
+    path = lite.cached_tflite(SHIPPED_MODEL, shipped)
+    code = ("import numpy as np; from toonemo_lib.emotion.lite import LiteClassifier; "
+            f"print(LiteClassifier({str(path)!r})(np.zeros((2, 48, 48, 1), np.float32)).shape)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert done.stdout.strip() == "(2, 7)" and done.stderr == ""

@@ -11,8 +11,8 @@ from toonemo_lib.emotion.pipeline import (
     class_weights,
     make_dataset,
     preprocess_faces,
-    to_grayscale,
 )
+from toonemo_lib.images import to_gray
 
 
 @pytest.fixture(scope="module")
@@ -26,19 +26,27 @@ def _check_batch(x, n, resolution=48):
     assert x.min() >= -1.0 and x.max() <= 1.0
 
 
-def test_preprocess_faces_accepts_gray_bgr_single_channel_and_mixed_crops():
+def test_preprocess_faces_accepts_gray_rgb_single_channel_and_mixed_crops():
     rgb, _ = synthetic_faces(3, size=64, seed=1)
-    bgr = rgb[0][..., ::-1].copy()
-    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    for face in (gray, bgr, gray[..., None], np.dstack([bgr, np.full(gray.shape, 255, np.uint8)])):
+    face_rgb = rgb[0]
+    gray = cv2.cvtColor(face_rgb, cv2.COLOR_RGB2GRAY)
+    for face in (gray, face_rgb, gray[..., None], np.dstack([face_rgb, np.full(gray.shape, 255, np.uint8)])):
         out = preprocess_faces(face)
         _check_batch(out, 1)
-        np.testing.assert_allclose(out, preprocess_faces(gray), atol=1 / 127.5)
-    crops = [gray, cv2.resize(bgr, (30, 30)), np.zeros((100, 80), np.uint8), rgb[2]]
+        np.testing.assert_array_equal(out, preprocess_faces(gray))  # RGB(A) -> gray exactly as to_gray
+    crops = [gray, cv2.resize(face_rgb, (30, 30)), np.zeros((100, 80), np.uint8), rgb[2]]
     _check_batch(preprocess_faces(crops, resolution=40), 4, 40)
     batch = preprocess_faces(np.stack([gray, gray]), resolution=32)
     _check_batch(batch, 2, 32)
     assert batch.min() < -0.5 and batch.max() > 0.5  # the whole [-1, 1] range is used
+
+
+def test_preprocess_faces_reads_colour_as_rgb():
+    red, blue = np.zeros((48, 48, 3), np.uint8), np.zeros((48, 48, 3), np.uint8)
+    red[..., 0], blue[..., 2] = 255, 255
+    out = preprocess_faces([red, blue])
+    # gray 76 (0.299 * 255) and 29 (0.114 * 255), scaled to [-1, 1]
+    np.testing.assert_allclose(out[:, 0, 0, 0], [76 / 127.5 - 1, 29 / 127.5 - 1], rtol=1e-6)
 
 
 def test_preprocess_faces_scales_0_and_255_to_the_ends():
@@ -49,7 +57,7 @@ def test_preprocess_faces_scales_0_and_255_to_the_ends():
 @pytest.mark.parametrize("bad, message", [
     (np.zeros(10, np.uint8), r"one face .* or a batch .*got shape \(10,\)"),
     (np.zeros((2, 8, 8, 3, 1), np.uint8), r"got shape \(2, 8, 8, 3, 1\)"),
-    (np.zeros((2, 8, 8, 2), np.uint8), r"a face must be .*got shape \(8, 8, 2\)"),
+    (np.zeros((2, 8, 8, 2), np.uint8), r"an image must be .*got shape \(8, 8, 2\)"),
     ([np.zeros((1, 9), np.uint8)], "at least 2x2"),
 ])
 def test_preprocess_faces_rejects_bad_shapes_clearly(bad, message):
@@ -57,8 +65,10 @@ def test_preprocess_faces_rejects_bad_shapes_clearly(bad, message):
         preprocess_faces(bad)
 
 
-def test_to_grayscale_scales_float_images_in_0_1():
-    assert to_grayscale(np.ones((4, 4), np.float32)).max() == 255
+def test_float_faces_in_0_1_are_scaled_like_uint8_ones():
+    gray = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
+    np.testing.assert_array_equal(preprocess_faces(gray / 255.0), preprocess_faces(gray))
+    np.testing.assert_array_equal(to_gray(gray / 255.0), gray)
 
 
 def test_augmentation_keeps_the_value_range():

@@ -13,7 +13,8 @@ import pytest
 from toonemo_lib import cli
 from toonemo_lib.config import EMOTIONS
 from toonemo_lib.datasets.samples import load_sample, sample_path
-from toonemo_lib.emotion.recognize import SHIPPED_MODEL, EmotionRecognizer, read_image
+from toonemo_lib.emotion.recognize import EMOTION_COLOURS, SHIPPED_MODEL, EmotionRecognizer, draw_emotions
+from toonemo_lib.images import to_gray
 
 ASTRONAUT_FACE = (177, 67, 93, 93)  # where OpenCV's cascades put the astronaut's face
 
@@ -25,14 +26,15 @@ def recognizer():
 
 @pytest.fixture(scope="module")
 def astronaut():
-    return cv2.cvtColor(load_sample("faces/astronaut.png"), cv2.COLOR_RGB2BGR)
+    """The astronaut photo, RGB like every image the library takes."""
+    return load_sample("faces/astronaut.png")
 
 
 def mixed_crops(astronaut):
     x, y, w, h = ASTRONAUT_FACE
     face = astronaut[y:y + h, x:x + w]
-    lfw = cv2.cvtColor(load_sample("faces/lfw_00.png"), cv2.COLOR_RGB2GRAY)
-    return [face, cv2.cvtColor(face, cv2.COLOR_BGR2GRAY), lfw, cv2.resize(face, (200, 160)),
+    lfw = to_gray(load_sample("faces/lfw_00.png"))
+    return [face, to_gray(face), lfw, cv2.resize(face, (200, 160)),
             np.random.default_rng(0).integers(0, 256, (30, 41), dtype=np.uint8)]
 
 
@@ -52,8 +54,10 @@ def test_classify_shapes_order_and_sums(recognizer, astronaut):
     assert probs.shape == (5, len(EMOTIONS)) and np.issubdtype(probs.dtype, np.floating)
     assert np.all(probs >= 0) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-6)
     assert recognizer.classify([]).shape == (0, len(EMOTIONS))
-    single = recognizer.classify(mixed_crops(astronaut)[0])  # one BGR face, not a stack of rows
+    single = recognizer.classify(mixed_crops(astronaut)[0])  # one RGB face, not a stack of rows
     assert single.shape == (1, len(EMOTIONS))
+    np.testing.assert_allclose(single[0], probs[0], atol=1e-6)
+    np.testing.assert_allclose(probs[1], probs[0], atol=1e-6)  # an RGB crop is classified as its gray
 
 
 def test_classify_makes_one_batched_model_call(recognizer, astronaut, monkeypatch):
@@ -99,7 +103,7 @@ def test_detect_and_classify_finds_the_astronaut(recognizer, astronaut):
     assert list(probs) == list(EMOTIONS) and all(type(p) is float for p in probs.values())
     assert abs(sum(probs.values()) - 1.0) < 1e-5
     assert record["label"] == max(probs, key=probs.get)
-    gray = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)  # a gray photo works the same way
+    gray = to_gray(astronaut)  # a gray photo works the same way
     assert recognizer.detect_and_classify(gray)[0]["rect"] == record["rect"]
 
 
@@ -126,23 +130,19 @@ def test_whole_image_is_one_face_without_detection(recognizer):
         recognizer.detect_and_classify(np.zeros((8, 8, 2), np.uint8))
 
 
-def test_read_image(tmp_path):
-    image = read_image(sample_path("faces/lfw_00.png"))
-    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3
-    np.testing.assert_array_equal(image, cv2.imread(str(sample_path("faces/lfw_00.png"))))
-    with pytest.raises(FileNotFoundError, match="no such image"):
-        read_image(tmp_path / "missing.png")
-    with pytest.raises(ValueError, match="not a file"):
-        read_image(tmp_path)
-    for name, content in [("empty.png", b""), ("noise.png", np.random.default_rng(0).bytes(500))]:
-        (tmp_path / name).write_bytes(content)
-        with pytest.raises(ValueError, match=name):
-            read_image(tmp_path / name)
+def test_draw_emotions_draws_each_face_in_its_colour(recognizer, astronaut):
+    records = recognizer.detect_and_classify(astronaut)
+    out = draw_emotions(astronaut, records)
+    assert out.shape == astronaut.shape and not np.array_equal(out, astronaut)
+    x, y, w, h = records[0]["rect"]
+    assert tuple(out[y + h // 2, x]) == EMOTION_COLOURS[records[0]["label"]]  # RGB, not BGR
+    np.testing.assert_array_equal(out[300:], astronaut[300:])               # nothing drawn far away
+    np.testing.assert_array_equal(draw_emotions(astronaut, []), astronaut)
 
 
 def test_cli_json(capsys):
     path = str(sample_path("faces/astronaut.png"))
-    assert cli.main(["emotion", path, "--detect-face", "--json"]) == 0
+    assert cli.main(["emotion", path, "--json"]) == 0  # faces are detected by default
     results = json.loads(capsys.readouterr().out)
     assert [entry["image"] for entry in results] == [path]
     (face,) = results[0]["faces"]
@@ -150,7 +150,7 @@ def test_cli_json(capsys):
     assert face["label"] in EMOTIONS and abs(sum(face["probs"].values()) - 1) < 1e-5
 
     lfw = str(sample_path("faces/lfw_01.png"))
-    assert cli.main(["emotion", lfw, path]) == 0  # a table; whole images as faces
+    assert cli.main(["emotion", lfw, path, "--whole-image"]) == 0  # a table; whole images as faces
     table = capsys.readouterr().out
     assert "(0, 0, 25, 25)" in table and "(0, 0, 512, 512)" in table
 
@@ -158,14 +158,15 @@ def test_cli_json(capsys):
 def test_cli_reports_unreadable_images(tmp_path, capsys):
     junk = tmp_path / "junk.png"
     junk.write_bytes(np.random.default_rng(0).bytes(1000))
-    assert cli.main(["emotion", str(junk)]) == 2
+    assert cli.main(["emotion", str(junk)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("toonemo emotion: ") and "junk.png" in err and "Traceback" not in err
-    assert cli.main(["emotion", str(tmp_path / "nope.jpg"), "--json"]) == 2
+    assert cli.main(["emotion", str(tmp_path / "nope.jpg"), "--json"]) == 1
     captured = capsys.readouterr()
-    assert "no such image file" in captured.err and "nope.jpg" in captured.err and captured.out == ""
+    assert "no such file" in captured.err and "nope.jpg" in captured.err
+    assert json.loads(captured.out) == [{"image": str(tmp_path / "nope.jpg"), "error": "no such file"}]
     face = str(sample_path("faces/lfw_00.png"))
-    assert cli.main(["emotion", face, "--model", str(tmp_path / "none.keras")]) == 2
+    assert cli.main(["emotion", face, "--model", str(tmp_path / "none.keras")]) == 1
     assert "no emotion model" in capsys.readouterr().err
 
 

@@ -1,5 +1,6 @@
 """Seed 000's table 1: the shipped facts, row -> config, and the resumable grid runner."""
 
+import dataclasses
 import json
 import shutil
 
@@ -11,14 +12,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from toonemo_lib.config import Profile  # noqa: E402
 from toonemo_lib.datasets.synthetic import synthetic_faces  # noqa: E402
 from toonemo_lib.emotion import scaling  # noqa: E402
 from toonemo_lib.emotion.models import build_for  # noqa: E402
 from toonemo_lib.runs import read_log  # noqa: E402
 
-# A tiny profile: 56 of the 70 training faces per row, one timing run.
-TINY = Profile("tiny", "test", {"05": {"train_limit": 56, "timing_repeats": 1}})
+# Values, not a profile: 56 of the 70 training faces per row, one timing run.
+TINY = {"train_limit": 56, "timing_repeats": 1}
 
 
 def test_seed_table_is_the_seeds_table_1():
@@ -79,9 +79,11 @@ def faces():
 @pytest.fixture(scope="module")
 def grid(faces, tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("grid")
-    # one residual block instead of four: the same code path, half the tracing time
+    # one residual block instead of four: the same code path, half the tracing time; row 1 also
+    # re-estimates its BatchNorm statistics before validating (what notebook 05 does for every row)
     configs = scaling.seed_configs(("origin", "1"), epochs=1, augmentation_scale=0.01, blocks=1)
-    return configs, out_dir, scaling.run_grid(configs, faces, TINY, out_dir)
+    configs[1] = (configs[1][0], dataclasses.replace(configs[1][1], bn_recalibration=2))
+    return configs, out_dir, scaling.run_grid(configs, faces, out_dir, **TINY)
 
 
 def test_run_grid_returns_the_seed_columns(grid):
@@ -100,7 +102,8 @@ def test_run_grid_returns_the_seed_columns(grid):
     for model_id in ("origin", "1"):
         result = json.loads((out_dir / f"row_{model_id}" / "result.json").read_text())
         assert result["data"] == {"train_limit": 56, "n_train": 56, "n_val": 21}
-    # best.keras evaluated again agrees with the best epoch Keras logged (at most one face apart)
+    # best.keras evaluated again agrees with the best epoch Keras logged (at most one face apart),
+    # with and without BatchNorm recalibration: the checkpoint holds the statistics it was validated with
     for model_id, accuracy in zip(table["Model"], table["Val Acc"]):
         logged = read_log(out_dir / f"row_{model_id}")["val_accuracy"].max()
         assert accuracy == pytest.approx(logged, abs=1.01 / 21)
@@ -114,7 +117,7 @@ def test_run_grid_rerun_uses_the_cache(grid, faces, monkeypatch):
 
     monkeypatch.setattr(scaling, "train", refuse)
     monkeypatch.setattr(scaling, "ms_per_face", refuse)
-    again = scaling.run_grid(configs, faces, TINY, out_dir)
+    again = scaling.run_grid(configs, faces, out_dir, **TINY)
     pd.testing.assert_frame_equal(again, table)
 
 
@@ -123,7 +126,7 @@ def test_run_grid_refuses_a_folder_trained_with_other_settings(grid, faces, tmp_
     shutil.copytree(out_dir / "row_origin", tmp_path / "row_origin")
     other = scaling.seed_configs(("origin",), epochs=1, blocks=1, batch_size=16)
     with pytest.raises(ValueError, match="other settings"):
-        scaling.run_grid(other, faces, TINY, tmp_path)
+        scaling.run_grid(other, faces, tmp_path, **TINY)
 
 
 def test_interrupted_row_resumes_from_its_last_epoch(grid, faces, tmp_path):
@@ -134,7 +137,7 @@ def test_interrupted_row_resumes_from_its_last_epoch(grid, faces, tmp_path):
     # as if the process was killed after epoch 1 of 2
     (row_dir / "state.json").write_text(json.dumps({"epochs_done": 1, "done": False}))
     first_epoch = pd.read_csv(row_dir / "log.csv").iloc[0]
-    table = scaling.run_grid(scaling.seed_configs(("origin",), epochs=2, blocks=1), faces, TINY, tmp_path)
+    table = scaling.run_grid(scaling.seed_configs(("origin",), epochs=2, blocks=1), faces, tmp_path, **TINY)
     log = pd.read_csv(row_dir / "log.csv")  # raw: a restart would log epoch 0 a second time
     assert log["epoch"].tolist() == [0, 1]
     pd.testing.assert_series_equal(log.iloc[0], first_epoch)
@@ -153,6 +156,37 @@ def test_side_by_side_and_plot(grid):
                             "Augmentation": "X", "Val Acc": 0.5, "Val Loss": 1.2}])
     extra = scaling.side_by_side(seed, custom)
     assert pd.isna(extra.loc["mine", "Val Acc (seed)"]) and extra.loc["mine", "Resolution"] == "64x64"
-    for fig in (scaling.plot_grid(table), scaling.plot_grid(both, metric="Val Loss")):
+    with_floor = scaling.plot_grid(table, majority=0.2)
+    assert any("commonest class (0.200)" in t.get_text() for t in with_floor.axes[0].get_legend().get_texts())
+    for fig in (scaling.plot_grid(table), scaling.plot_grid(both, metric="Val Loss"), with_floor):
         assert isinstance(fig, matplotlib.figure.Figure)
         plt.close(fig)
+
+
+def test_run_grid_takes_values_not_a_profile(faces, tmp_path):
+    configs = scaling.seed_configs(("origin",), epochs=1, blocks=1)
+    with pytest.raises(TypeError, match="values"):
+        scaling.run_grid(configs, faces, tmp_path, train_limit="smoke")
+    with pytest.raises(TypeError):  # the old call, a profile in third place, no longer fits
+        scaling.run_grid(configs, faces, "smoke", tmp_path)
+    with pytest.raises(ValueError, match="timing_repeats"):
+        scaling.run_grid(configs, faces, tmp_path, timing_repeats=0)
+    assert not any(tmp_path.iterdir())  # refused before anything was trained
+
+
+def test_grid_markdown_reads_the_rows_against_the_majority_rate():
+    grid = pd.DataFrame({"Model": ["origin", "11"], "Val Acc": [0.55, 0.15]})
+    text = scaling.grid_markdown(grid, 0.2)
+    assert "**0.200**" in text and "row origin 0.550 (+0.350)" in text and "row 11 0.150 (-0.050)" in text
+    assert "1 of 2 rows did not beat it" in text
+    assert "every row learned something" in scaling.grid_markdown(grid.iloc[:1], 0.2)
+
+
+def test_shipped_vs_seed_markdown_quotes_the_card_and_the_table():
+    card = {"epochs_trained": 66, "best_epoch": 57, "trained_on": "FER2013 Training (28709 faces)",
+            "publictest": {"accuracy_flip_tta": 0.6523, "accuracy": 0.6445}}
+    text = scaling.shipped_vs_seed_markdown(card)
+    assert "66 epochs (best: epoch 57)" in text and "**0.6523**" in text and "(0.6445 without)" in text
+    assert "0.0294 below the seed's best row (model 9: mini, 96x96, 6 blocks, 0.6817)" in text
+    better = {**card, "publictest": {"accuracy_flip_tta": 0.7, "accuracy": 0.69}}
+    assert "above the seed's best" in scaling.shipped_vs_seed_markdown(better)

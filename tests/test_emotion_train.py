@@ -1,8 +1,10 @@
 """Training runs: a finished run is not repeated, more epochs continue it, every schedule works."""
 
+import dataclasses
 import json
 
 import keras
+import numpy as np
 import pytest
 
 from toonemo_lib.datasets.synthetic import synthetic_faces
@@ -64,3 +66,67 @@ def test_cosine_schedule_label_smoothing_and_class_weights(data, tmp_path):
 def test_unknown_schedule_is_refused(data, tmp_path):
     with pytest.raises(ValueError, match="unknown schedule"):
         train(tiny(schedule="linear"), data, tmp_path, verbose=0)
+
+
+def test_recalibrate_batchnorm_averages_batch_statistics_and_touches_no_weight(data):
+    from toonemo_lib.emotion.models import mini_xception
+    from toonemo_lib.emotion.pipeline import preprocess_faces
+    from toonemo_lib.emotion.train import batchnorm_layers, recalibrate_batchnorm
+
+    images = data["train"][0]
+    model = mini_xception((48, 48, 1), 7, blocks=1)
+    layers = batchnorm_layers(model)
+    assert len(layers) == 5  # 2 stem + 3 in the block (two separable, one shortcut)
+    frozen = layers[-1]
+    frozen.trainable = False
+    frozen_mean = frozen.moving_mean.numpy().copy()
+    assert frozen not in batchnorm_layers(model)
+    weights = [v.numpy().copy() for v in model.trainable_variables]
+    assert recalibrate_batchnorm(model, images, batch_size=8, batches=3, seed=5) == 24
+    for before, variable in zip(weights, model.trainable_variables):
+        np.testing.assert_array_equal(before, variable.numpy())
+    np.testing.assert_array_equal(frozen.moving_mean.numpy(), frozen_mean)
+    assert all(layer.momentum == 0.99 for layer in layers)  # restored
+    # the first layer's statistics are the plain mean over the three batches it saw
+    order = np.random.default_rng(5).permutation(len(images))
+    below = keras.Model(model.input, layers[0].input)
+    seen = [keras.ops.convert_to_numpy(below(preprocess_faces(images[np.sort(order[k * 8:(k + 1) * 8])]),
+                                             training=True)) for k in range(3)]
+    np.testing.assert_allclose(layers[0].moving_mean.numpy(), np.mean([a.mean((0, 1, 2)) for a in seen], 0),
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(layers[0].moving_variance.numpy(), np.mean([a.var((0, 1, 2)) for a in seen], 0),
+                               rtol=1e-4, atol=1e-5)
+    # fewer faces than a batch: one partial batch; bad arguments are refused
+    assert recalibrate_batchnorm(model, images[:5], batch_size=8, batches=3) == 5
+    with pytest.raises(ValueError, match="at least 1"):
+        recalibrate_batchnorm(model, images, batches=0)
+    with pytest.raises(ValueError, match="at least one"):
+        recalibrate_batchnorm(model, images[:0])
+
+
+def test_bn_recalibration_is_in_the_checkpoint_and_the_logged_accuracy(data, tmp_path):
+    from toonemo_lib.emotion.evaluate import evaluate
+    from toonemo_lib.emotion.train import batchnorm_layers, recalibrate_batchnorm
+
+    config = tiny(bn_recalibration=2, batch_size=8)
+    log = train(config, data, tmp_path, verbose=0)
+    model = keras.saving.load_model(tmp_path / "best.keras")
+    # the same batches again give the same statistics: the checkpoint holds recalibrated ones
+    saved = [layer.moving_mean.numpy().copy() for layer in batchnorm_layers(model)]
+    recalibrate_batchnorm(model, data["train"][0], config.batch_size, config.bn_recalibration, config.seed + 0)
+    for before, layer in zip(saved, batchnorm_layers(model)):
+        np.testing.assert_allclose(layer.moving_mean.numpy(), before, rtol=1e-4, atol=1e-5)
+    model = keras.saving.load_model(tmp_path / "best.keras")
+    n_val = len(data["val"][1])  # at most one face apart (a near-tie may fall the other way)
+    assert evaluate(model, *data["val"])["accuracy"] == pytest.approx(log["val_accuracy"].iloc[0], abs=1.01 / n_val)
+    assert all(layer.momentum == 0.99 for layer in batchnorm_layers(model))  # the saved model keeps Keras' default
+
+
+def test_the_shipped_recipe_is_unchanged():
+    from toonemo_lib.emotion.card import load_card
+    from toonemo_lib.emotion.models import SHIPPED_RECIPE
+
+    recipe = load_card()["recipe"]
+    assert SHIPPED_RECIPE.bn_recalibration == 0 and TrainConfig(**recipe).bn_recalibration == 0
+    shipped = dataclasses.asdict(SHIPPED_RECIPE)
+    assert {k: shipped[k] for k in recipe if k != "epochs"} == {k: v for k, v in recipe.items() if k != "epochs"}

@@ -14,6 +14,7 @@ from skimage import data as skdata
 
 from toonemo_lib.faces.align import EYE_DISTANCE, EYE_POSITION, align_face, transform_points
 from toonemo_lib.faces.detect import detect_faces, find_eyes, largest_face
+from toonemo_lib.images import to_gray
 
 SIZE = 256
 TARGET_LEFT = (SIZE * (EYE_POSITION[0] - EYE_DISTANCE / 2), SIZE * EYE_POSITION[1])
@@ -91,9 +92,16 @@ def test_no_face_gives_a_centre_crop_marked_none():
 
 
 def test_gray_input(astronaut):
-    gray = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)
+    gray = to_gray(astronaut)
     result = align_face(gray, 64)
     assert result.method == "eyes" and result.image.shape == (64, 64)
+    assert detect_faces(gray) == detect_faces(astronaut)         # RGB is made gray the same way
+
+
+def test_detection_refuses_a_bad_image_clearly():
+    with pytest.raises(ValueError, match=r"got shape \(40, 40, 2\)"):
+        detect_faces(np.zeros((40, 40, 2), np.uint8))
+    assert find_eyes(np.zeros((40, 40, 3), np.uint8), (39, 39, 1, 1)) is None   # a box too small for eyes
 
 
 def test_tiny_lfw_faces(lfw):

@@ -31,7 +31,31 @@ def _check_figures(records, out_dir, expected):
         assert height > 100 and width > 200
 
 
+NOISE = ("cuInit", "CUDA error", "cuda drivers", "absl::", "XNNPACK", "Assets written")  # see test_quiet_output.py
+
+
+def _executed(out_dir):
+    """The executed notebook whose files are in ``out_dir`` (run_notebook writes both side by side)."""
+    import nbformat
+
+    return nbformat.read(str(out_dir.with_suffix(".ipynb")), as_version=4)
+
+
+def _assert_quiet(nb):
+    """No TensorFlow start-up noise in the stream or error outputs of an executed notebook."""
+    texts = [o.get("text", "") if o.output_type == "stream" else "\n".join(o.get("traceback", []))
+             for c in nb.cells for o in c.get("outputs", []) if o.output_type in ("stream", "error")]
+    noisy = [line for text in texts for line in text.splitlines() if any(n in line for n in NOISE)]
+    assert not noisy, f"noise in the notebook's outputs: {noisy[:3]}"
+
+
 def check_01(records, out_dir):
+    nb = _executed(out_dir)
+    _assert_quiet(nb)
+    # section 10 shows its parameter table (the prose after it discusses the numbers)
+    (table_cell,) = [c for c in nb.cells if c.cell_type == "code" and "conv_parameter_table()" in c.source]
+    assert any(o.output_type == "execute_result" and "SeparableConv2D (Keras)" in o.data.get("text/plain", "")
+               for o in table_cell.outputs)
     assert records["mapping_r2_w"] > 0.999999
     assert records["mapping_r2_z"] < 0.97  # Z is entangled: its grid bends round the missing corner
     assert records["adain_eq1_max_abs_error"] < 1e-4
@@ -60,6 +84,7 @@ def check_01(records, out_dir):
 
 
 def check_02(records, out_dir):
+    _assert_quiet(_executed(out_dir))
     settings = get_profile("smoke").settings("02")
     # The crawl: two failures (the broken link and the error page), one exact copy stored once.
     assert records["crawl_status"]["failed"] == 2 and records["crawl_status"]["present"] == 1
@@ -120,6 +145,12 @@ def check_05(records, out_dir):
     assert all(0.0 <= float(row["Val Acc"]) <= 1.0 and float(row["ms/face"]) > 0 for row in rows)
     for row in rows:
         assert (out_dir / "grid" / f"row_{row['Model']}" / "best.keras").exists()
+    # ... and every row learned: it clearly beats always answering the commonest validation class
+    # (a row whose BatchNorm statistics have not settled answers one class and scores about that rate).
+    majority = records["grid_majority_rate"]
+    assert 1 / 7 <= majority < 0.5  # the synthetic classes are nearly balanced
+    assert records["grid_val_acc"] == [float(row["Val Acc"]) for row in rows]
+    assert all(acc >= majority + 0.10 for acc in records["grid_val_acc"]), (records["grid_val_acc"], majority)
     # The shipped model as its card describes it, and on real faces.
     card = load_card()
     assert records["shipped_parameters"] == card["parameters"]

@@ -35,12 +35,18 @@ def test_tiny_generator_centres_truncation_on_the_mean_w():
 
 def test_course_generator_falls_back_to_a_tiny_one_without_the_ffhq_download(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TOONEMO_HOME", str(tmp_path))
-    G, about = course_generator("cpu", resolution=8)
-    assert G.resolution == 8 and "tiny" in about
-    # gpu profile, FFHQ pickle absent and (in tests) no network: a message, then the fallback
+    G, about = course_generator(use_ffhq=False, resolution=8)
+    assert G.resolution == 8 and "tiny" in about and capsys.readouterr().out == ""
+    # FFHQ asked for, pickle absent and (in tests) no network: a message, then the fallback
     monkeypatch.setattr("toonemo_lib.download.fetch", lambda *a, **k: (_ for _ in ()).throw(FileNotFoundError("offline")))
-    G, about = course_generator("gpu", resolution=8)
-    assert "tiny" in about and "FFHQ generator unavailable" in capsys.readouterr().out
+    G, about = course_generator(use_ffhq=True, resolution=8)
+    assert G.resolution == 8 and "tiny" in about and "FFHQ generator unavailable" in capsys.readouterr().out
+
+
+def test_profiles_say_which_generator_notebook_01_shows():
+    from toonemo_lib.config import get_profile
+
+    assert [get_profile(p).settings("01")["ffhq_generator"] for p in ("smoke", "cpu", "gpu")] == [False, False, True]
 
 
 def test_swapping_rows_takes_exactly_those_rows():

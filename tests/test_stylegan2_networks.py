@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from toonemo_lib.stylegan2 import (Discriminator, Generator, channel_count, generate_images,
-                                   load_network, num_ws_for, save_network, style_groups, style_mix,
-                                   to_uint8, truncation_sweep, ws_row_layers, ws_rows_by_resolution)
+                                   generator_to_uint8, load_network, num_ws_for, save_network, style_groups,
+                                   style_mix, truncation_sweep, ws_row_layers, ws_rows_by_resolution)
 from toonemo_lib.stylegan2 import ops
 from toonemo_lib.stylegan2.layers import ModulatedConv2D
 
@@ -216,8 +216,8 @@ def test_generate_images_returns_uint8_and_is_deterministic():
     np.testing.assert_array_equal(a[1:2], generate_images(G, [2], truncation_psi=0.7))
 
 
-def test_to_uint8_uses_nvidia_mapping():
-    np.testing.assert_array_equal(to_uint8([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0]),
+def test_generator_to_uint8_uses_nvidia_mapping():
+    np.testing.assert_array_equal(generator_to_uint8([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0]),
                                   [0, 0, 128, 191, 255, 255])
 
 
@@ -233,8 +233,8 @@ def test_truncation_sweep_grid():
 def test_style_mix_crossover_ends():
     G = small_generator(16)
     za, zb = latents(2, seed=3), latents(2, seed=4)
-    np.testing.assert_array_equal(style_mix(G, za, zb, G.num_ws), to_uint8(G(za)))
-    np.testing.assert_array_equal(style_mix(G, za, zb, 0), to_uint8(G(zb)))
+    np.testing.assert_array_equal(style_mix(G, za, zb, G.num_ws), generator_to_uint8(G(za)))
+    np.testing.assert_array_equal(style_mix(G, za, zb, 0), generator_to_uint8(G(zb)))
     assert style_mix(G, 7, 8, 2).shape == (1, 16, 16, 3)  # seeds work too
     with pytest.raises(ValueError, match="crossover"):
         style_mix(G, za, zb, G.num_ws + 1)

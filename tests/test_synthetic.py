@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from toonemo_lib.config import EMOTIONS
-from toonemo_lib.datasets.synthetic import MOUTH_RGB, draw_cartoon_face, emotion_index, synthetic_faces
+from toonemo_lib.datasets.synthetic import (
+    MOUTH_RGB,
+    draw_cartoon_face,
+    emotion_index,
+    synthetic_faces,
+    synthetic_splits,
+)
+from toonemo_lib.images import to_gray
 
 SIZE = 128
 
@@ -76,6 +83,14 @@ def test_synthetic_faces_are_balanced_and_labelled():
     assert rgb.shape == (4, 32, 32, 3) and set(only.tolist()) == {3, 4}
 
 
+def test_gray_faces_are_the_rgb_faces_through_to_gray():
+    """The faces are RGB: their gray copies are what the recogniser would make of them."""
+    rgb, labels = synthetic_faces(7, size=32, seed=4)
+    gray, same_labels = synthetic_faces(7, size=32, grayscale=True, seed=4)
+    np.testing.assert_array_equal(gray, np.stack([to_gray(face) for face in rgb]))
+    np.testing.assert_array_equal(labels, same_labels)
+
+
 @pytest.mark.parametrize("bad", ["Joy", 7, -1])
 def test_unknown_emotions_are_refused(bad):
     with pytest.raises(ValueError, match="emotion"):
@@ -87,3 +102,17 @@ def test_too_small_or_empty_requests_are_refused():
         draw_cartoon_face("Happy", 8)
     with pytest.raises(ValueError, match="positive"):
         synthetic_faces(0)
+
+
+def test_synthetic_splits_are_the_seeded_faces_split_80_20():
+    splits = synthetic_splits(35, seed=7)
+    faces, labels = synthetic_faces(35, size=48, grayscale=True, seed=7)
+    assert list(splits) == ["train", "val"]
+    np.testing.assert_array_equal(splits["train"][0], faces[:28])
+    np.testing.assert_array_equal(splits["val"][1], labels[28:])
+    assert splits["val"][0].shape == (7, 48, 48) and splits["val"][0].dtype == np.uint8
+    assert [len(y) for _, y in synthetic_splits(10, val_fraction=0.3, size=32).values()] == [7, 3]
+    with pytest.raises(ValueError, match="a face on each side"):
+        synthetic_splits(1)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        synthetic_splits(10, val_fraction=1.0)

@@ -10,7 +10,18 @@ import pytest
 from toonemo_lib.datasets.samples import load_sample
 from toonemo_lib.datasets.synthetic import draw_cartoon_face
 from toonemo_lib.style_transfer import cover_resize
-from toonemo_lib.viz import image_grid, plot_style_levels, save_figure, style_transfer_widget
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from toonemo_lib.viz import (
+    image_grid,
+    log2_axis,
+    mark_face,
+    plot_resolution_stats,
+    plot_style_levels,
+    save_figure,
+    style_transfer_widget,
+)
 
 
 def test_image_grid_saves_a_png(tmp_path):
@@ -39,3 +50,47 @@ def test_style_transfer_widget_result_follows_its_controls():
     assert widget.result.shape == content.shape
     assert np.abs(widget.result.astype(int) - content).max() <= 1
     assert np.abs(full.astype(int) - content).mean() > 5
+
+
+def test_log2_axis_puts_plain_numbers_at_powers_of_two():
+    fig, ax = plt.subplots()
+    ax.plot([20, 700], [1, 2])
+    log2_axis(ax, "x", 16, 1024)
+    fig.canvas.draw()
+    assert ax.get_xscale() == "log"
+    assert list(ax.get_xticks()) == [16, 32, 64, 128, 256, 512, 1024]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["16", "32", "64", "128", "256", "512", "1024"]
+    with pytest.raises(ValueError, match="'x' or 'y'"):
+        log2_axis(ax, "z")
+    plt.close(fig)
+
+
+def test_resolution_stats_show_kept_and_rejected_against_the_thresholds(tmp_path):
+    decisions = pd.DataFrame({"width": [25, 25, 512, 84, 0], "height": [25, 30, 512, 72, 0],
+                              "kept": [False, False, True, True, False]})  # the last one did not decode
+    fig = plot_resolution_stats(decisions, min_side=32, resolution=64)
+    scatter, hist = fig.axes
+    assert [t.get_text() for t in scatter.get_legend().get_texts()] == ["kept (2)", "rejected (2)"]
+    assert {"min_side = 32", "resolution = 64"} <= {t.get_text() for t in hist.get_legend().get_texts()}
+    assert scatter.get_xscale() == scatter.get_yscale() == hist.get_xscale() == "log"
+    assert save_figure(fig, tmp_path, "stats").stat().st_size > 5000
+    with pytest.raises(ValueError, match="no decodable"):
+        plot_resolution_stats(decisions.iloc[[4]], 32, 64)
+    plt.close("all")
+
+
+def test_mark_face_draws_box_and_eyes_on_a_scaled_copy_and_keeps_colours():
+    photo = np.zeros((20, 40, 3), np.uint8)
+    photo[:, :20] = (255, 0, 0)   # red left half
+    photo[:, 20:] = (0, 0, 255)   # blue right half
+    before = photo.copy()
+    marked = mark_face(photo, face_box=(10, 4, 20, 12), eyes=((15, 8), (25, 8)), width=80,
+                       box_color=(0, 255, 0), eye_color=(255, 255, 0))
+    np.testing.assert_array_equal(photo, before)  # the input is left alone
+    assert marked.shape == (40, 80, 3) and marked.dtype == np.uint8
+    assert tuple(marked[38, 2]) == (255, 0, 0) and tuple(marked[38, 77]) == (0, 0, 255)  # RGB stays RGB
+    assert tuple(marked[8, 40]) == (0, 255, 0)  # the box's top edge, scaled by 2: y = 8
+    yellow = np.all(marked == (255, 255, 0), axis=-1)
+    assert yellow[10:22, 24:36].any() and yellow[10:22, 44:56].any()  # a square round each eye (x 30 and 50, y 16)
+    plain = mark_face(photo, width=40)
+    np.testing.assert_array_equal(plain, photo)

@@ -2,11 +2,13 @@
 
 import os as _os
 
-# TensorFlow's oneDNN kernels crash (segfault / "double free") on AVX-512 CPUs while
-# training small SeparableConv2D networks.  The switch is only read when TensorFlow is
-# first imported, so it is set here, before any module of the package imports it.
-# A user who exported the variable keeps their own choice.
-_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from .cpu import apply_onednn_setting as _apply_onednn_setting
+
+# TensorFlow reads TF_ENABLE_ONEDNN_OPTS only when it is first imported, so the decision
+# is applied here, before any module of the package imports it: oneDNN off on AVX-512
+# CPUs, where it crashed training small SeparableConv2D networks; TensorFlow's default
+# elsewhere; a user who exported the variable keeps their own choice (see cpu.py).
+_apply_onednn_setting()
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"

@@ -4,9 +4,15 @@
     toonemo run [--profile smoke|cpu|gpu] [--only 01,04] [--out reports/]
     toonemo dataset SRC_DIR OUT_DIR --resolution 256 [--align] [--format tfrecords|zip]
     toonemo crawl --urls FILE | --page URL | --video FILE --every N  --out DIR
-    toonemo emotion IMAGE [IMAGE ...] [--json]
+    toonemo emotion IMAGE [IMAGE ...] [--whole-image] [--json]
 
-Exit status: 0 success, 1 a failure while working, 2 a usage error.
+Exit status, the same for every sub-command: 0 success; 1 a failure while working (a
+missing or unreadable input, a failed notebook, nothing written or downloaded, a model
+that cannot be loaded); 2 a usage error (an unknown option or sub-command, a missing or
+malformed argument, a value outside its allowed set), reported before any work starts.
+
+Nothing heavy is imported here: each sub-command imports what it needs when it runs, so
+that ``toonemo emotion`` starts without pandas, papermill or TensorFlow's Keras.
 """
 
 from __future__ import annotations
@@ -16,22 +22,27 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import pandas as pd
-
 from .config import NOTEBOOKS_DIR, PROFILES, get_profile
-from .course import notebook_table, run_course
 from .datasets import cli as datasets_cli
 from .emotion import cli as emotion_cli
 
+EPILOG = "exit status: 0 success, 1 a failure while working, 2 a usage error"
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="toonemo", description="Toonify + emotion recognition, as a course.")
+    parser = argparse.ArgumentParser(prog="toonemo", description="Toonify + emotion recognition, as a course.",
+                                     epilog=EPILOG)
     commands = parser.add_subparsers(dest="command", required=True)
 
     listing = commands.add_parser("list", help="print the notebook table")
     listing.set_defaults(func=_cmd_list)
 
-    run = commands.add_parser("run", help="execute the notebooks with papermill")
+    run = commands.add_parser(
+        "run", help="execute the notebooks with papermill",
+        description="Execute the course's notebooks in order into OUT/PROFILE/ (executed .ipynb, HTML, "
+                    "figures); a notebook running longer than a minute prints its elapsed time and section.",
+        epilog="exit status: 0 every notebook ran, 1 a notebook failed or the notebook folder is missing, "
+               "2 a usage error (unknown profile or notebook number)")
     run.add_argument("--profile", default="cpu", help=f"one of {', '.join(PROFILES)} (default: cpu)")
     run.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 01,04")
     run.add_argument("--out", default="reports", type=Path, help="output folder (default: reports/)")
@@ -44,19 +55,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_list(args) -> int:
-    with pd.option_context("display.max_colwidth", 70, "display.width", 200):
-        print(notebook_table().to_string(index=False))
+    from .course import notebook_listing
+
+    print(notebook_listing())
     return 0
 
 
 def _cmd_run(args) -> int:
-    try:
+    import pandas as pd
+
+    from .course import find_notebooks, run_course
+
+    try:  # the arguments first: a usage error must not wait for a notebook
         get_profile(args.profile)
         only = args.only.split(",") if args.only else None
-        summary = run_course(args.profile, args.out, only, args.notebooks)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"toonemo run: {err}", file=sys.stderr)
+        if not find_notebooks(args.notebooks, only):
+            raise FileNotFoundError(f"no NN_*.ipynb notebooks in {args.notebooks}")
+    except ValueError as err:  # an unknown profile or notebook number
+        print(f"toonemo run: error: {err}", file=sys.stderr)
         return 2
+    except FileNotFoundError as err:  # no notebook folder
+        print(f"toonemo run: error: {err}", file=sys.stderr)
+        return 1
+    summary = run_course(args.profile, args.out, only, args.notebooks)
     with pd.option_context("display.max_colwidth", 100, "display.width", 200):
         print(summary.to_string(index=False))
     print(f"executed notebooks and HTML in {args.out / args.profile}")
@@ -64,9 +85,9 @@ def _cmd_run(args) -> int:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    """Run one sub-command; returns its exit status (argparse exits with 2 on a usage error)."""
     args = build_parser().parse_args(argv)
     return args.func(args)
-
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import textwrap
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,12 +120,42 @@ def ensure_kernel() -> str:
 
 def kernel_environment() -> None:
     """Environment the notebook kernels inherit."""
-    import toonemo_lib  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before any kernel imports TensorFlow)
+    from .cpu import apply_onednn_setting
+    from .environment import quiet_tensorflow
+
+    # The kernels import TensorFlow themselves: give them this machine's oneDNN decision
+    # (off on AVX-512 CPUs, see cpu.py), unless the user exported their own choice.
+    apply_onednn_setting()
+    quiet_tensorflow(native=False)  # TF_CPP_MIN_LOG_LEVEL for the kernels; each notebook's start() filters the rest
 
     # An exported Agg backend makes figures vanish from executed notebooks; the
     # kernel's inline backend works headless.
     if os.environ.get("MPLBACKEND", "").lower() == "agg":
         del os.environ["MPLBACKEND"]
+
+
+def kernel_engine_kwargs() -> dict:
+    """Keyword arguments papermill passes on to nbclient: talk to the kernel over IPC sockets.
+
+    Over TCP, ipykernel warns on every start that the traffic is unencrypted.  IPC sockets
+    are files: they go to Jupyter's private runtime folder under a name of their own (by
+    default they would land in the current folder), and the kernel manager removes them
+    when the kernel stops.  ZeroMQ has no IPC transport on Windows, which keeps TCP (and
+    the warning); so does a runtime folder whose path is too long for a socket name.
+    """
+    if os.name != "posix":
+        return {}
+    import uuid
+
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets.config import Config
+
+    runtime = Path(jupyter_runtime_dir())
+    prefix = runtime / f"toonemo-kernel-{uuid.uuid4().hex[:12]}"
+    if len(str(prefix)) > 96:  # a socket path holds 103 (macOS) to 107 (Linux) bytes; jupyter adds "-<port>"
+        return {}
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return {"config": Config({"KernelManager": {"transport": "ipc", "ip": str(prefix)}})}
 
 
 def check_parameters(notebook: Path, names: Iterable[str]) -> None:
@@ -138,12 +171,72 @@ def check_parameters(notebook: Path, names: Iterable[str]) -> None:
         raise ValueError(f"{notebook.name} does not declare the parameter(s) {', '.join(missing)} in its parameters cell")
 
 
+def running_section(nb: dict) -> Optional[str]:
+    """The heading of the section papermill is running in ``nb`` (the notebook it saves), or None.
+
+    Papermill marks the cell it runs ``metadata.papermill.status == "running"`` and saves the
+    output notebook when a cell starts; the section is the last markdown heading above that
+    cell ("cell N" when there is none).
+    """
+    heading = None
+    for index, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            heading = next((line.lstrip("#").strip() for line in reversed(source.splitlines())
+                            if line.startswith("#") and line.lstrip("#").strip()), heading)
+        elif cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
+            return heading or f"cell {index + 1}"
+    return None
+
+
+class Heartbeat:
+    """While a notebook runs, one line every ``every`` seconds: elapsed time and running section.
+
+    ``executed`` is the output notebook papermill saves as it goes; the line is written
+    with ``tqdm.write`` so that it does not break the course's progress bar.
+    """
+
+    def __init__(self, name: str, executed: Path, every: float = 60.0):
+        self.name, self.executed, self.every = name, Path(executed), every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat {name}", daemon=True)
+        self._start = time.monotonic()
+
+    def __enter__(self) -> "Heartbeat":
+        self._start = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def line(self) -> str:
+        minutes, seconds = divmod(int(time.monotonic() - self._start), 60)
+        try:  # papermill may be writing the file right now: then the section is unknown this time
+            section = running_section(json.loads(self.executed.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            section = None
+        where = f"running: {section}" if section else "starting the kernel"
+        return f"{self.name}: {minutes}:{seconds:02d} elapsed, {where}"
+
+    def _beat(self) -> None:
+        from tqdm.auto import tqdm
+
+        while not self._stop.wait(self.every):
+            tqdm.write(self.line(), file=sys.stderr)
+
+
 def run_notebook(
-    notebook: Path, profile: str, out_dir: Path, timeout: int = 3600, html: bool = True, parameters: dict | None = None
+    notebook: Path, profile: str, out_dir: Path, timeout: int = 3600, html: bool = True, parameters: dict | None = None,
+    heartbeat: Optional[float] = 60.0,
 ) -> Path:
     """Execute one notebook in ``profile``; the executed copy (and its HTML) go to ``out_dir``.
 
     The notebook writes its own files (figures, tables) under ``out_dir/<notebook name>/``.
+    Every ``heartbeat`` seconds (None: never) a line on stderr says how long the notebook
+    has been running and in which section.
     """
     import papermill
 
@@ -154,16 +247,18 @@ def run_notebook(
     check_parameters(notebook, params)
     kernel_environment()
     try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(executed),
-            parameters=params,
-            kernel_name=ensure_kernel(),
-            cwd=str(notebook.parent),
-            execution_timeout=timeout,
-            progress_bar=False,
-            log_output=False,
-        )
+        with Heartbeat(notebook.stem, executed, heartbeat) if heartbeat else contextlib.nullcontext():
+            papermill.execute_notebook(
+                str(notebook),
+                str(executed),
+                parameters=params,
+                kernel_name=ensure_kernel(),
+                cwd=str(notebook.parent),
+                execution_timeout=timeout,
+                progress_bar=False,
+                log_output=False,
+                **kernel_engine_kwargs(),
+            )
     finally:
         if html and executed.exists():
             export_html(executed)
@@ -186,8 +281,13 @@ def export_html(notebook: Path) -> Path:
     return path
 
 
-def run_course(profile: str, out: Path, only: Optional[Iterable[str]] = None, folder: Path = NOTEBOOKS_DIR) -> pd.DataFrame:
-    """Execute the notebooks in order; returns the summary (notebook, status, seconds, error)."""
+def run_course(profile: str, out: Path, only: Optional[Iterable[str]] = None, folder: Path = NOTEBOOKS_DIR,
+               heartbeat: Optional[float] = 60.0) -> pd.DataFrame:
+    """Execute the notebooks in order; returns the summary (notebook, status, seconds, error).
+
+    The progress bar names the notebook running; one that runs longer than ``heartbeat``
+    seconds also prints its elapsed time and section (see ``run_notebook``).
+    """
     from tqdm.auto import tqdm
 
     get_profile(profile)
@@ -195,10 +295,12 @@ def run_course(profile: str, out: Path, only: Optional[Iterable[str]] = None, fo
     notebooks = find_notebooks(folder, only)
     if not notebooks:
         raise FileNotFoundError(f"no NN_*.ipynb notebooks in {folder}")
-    for notebook in tqdm(notebooks, desc=f"course [{profile}]", unit="notebook"):
+    bar = tqdm(notebooks, desc=f"course [{profile}]", unit="notebook")
+    for notebook in bar:
+        bar.set_postfix_str(notebook.stem)
         start = time.perf_counter()
         try:
-            run_notebook(notebook, profile, out / profile)
+            run_notebook(notebook, profile, out / profile, heartbeat=heartbeat)
             status, error = "ok", ""
         except Exception as err:  # one failing notebook must not hide the others' results
             status, error = "failed", _first_line(err)
@@ -217,9 +319,32 @@ def _first_line(err: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(err).__name__
 
 
+def _present() -> set[str]:
+    """Numbers of the notebooks that exist in NOTEBOOKS_DIR."""
+    return {p.name[:2] for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")} if NOTEBOOKS_DIR.is_dir() else set()
+
+
 def notebook_table() -> pd.DataFrame:
-    present = {p.name[:2] for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")} if NOTEBOOKS_DIR.is_dir() else set()
+    present = _present()
     return pd.DataFrame(
         [{"#": n.number, "title": n.title, "teaches": n.teaches, "profiles": ", ".join(n.profiles), "GPU": n.gpu,
           "available": "yes" if n.number in present else "not yet"} for n in NOTEBOOKS]
     )
+
+
+def notebook_listing(width: int = 100) -> str:
+    """The notebook table as text no wider than ``width`` (``toonemo list``).
+
+    One block per notebook: number and title, then what it teaches and its profiles,
+    wrapped under a four-space indent.
+    """
+    present, blocks = _present(), []
+    for info in NOTEBOOKS:
+        status = "available" if info.number in present else "not yet available"
+        facts = f"profiles: {', '.join(info.profiles)} | GPU: {info.gpu} | {status}"
+        blocks.append("\n".join([
+            textwrap.fill(info.title, width, initial_indent=f"{info.number}  ", subsequent_indent="    "),
+            textwrap.fill(info.teaches, width, initial_indent="    teaches: ", subsequent_indent="    " + " " * 9),
+            textwrap.fill(facts, width, initial_indent="    ", subsequent_indent="    "),
+        ]))
+    return "\n\n".join(blocks)

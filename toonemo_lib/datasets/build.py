@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,7 +63,8 @@ def build_dataset(
     With `align`, faces are aligned FFHQ-style instead of centre-cropped, and images
     without a detectable face are rejected unless `require_face=False`.  `shuffle`
     writes the images in a random (seeded) order, as NVIDIA's tool did, so that a
-    reader's bounded shuffle buffer still mixes the whole set.
+    reader's bounded shuffle buffer still mixes the whole set.  When the build fails,
+    the folders it created for `out_dir` are removed again.
     """
     resolution = check_resolution(resolution)
     if fmt not in FORMATS:
@@ -69,41 +72,61 @@ def build_dataset(
     src_dir, out_dir = Path(src_dir), Path(out_dir)
     if out_dir.resolve() == src_dir.resolve():
         raise ValueError("out_dir must differ from src_dir: the outputs would be curated on the next run")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    name = name or out_dir.resolve().name
+    with _removed_on_failure(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        name = name or out_dir.resolve().name
+        decisions = curate(
+            src_dir,
+            min_side=resolution // 2 if min_side is None else min_side,
+            hash=hash,
+            max_distance=max_distance,
+            require_face=align if require_face is None else require_face,
+            contact_sheet=out_dir / f"{name}-contact-sheet.png" if contact_sheet else None,
+            background=background,
+            max_pixels=max_pixels,
+            progress=progress,
+        )
+        decisions["index"] = -1          # position in the written data set
+        decisions["align"] = ""          # "eyes" / "face-box" / "none" when align=True
+        order = np.flatnonzero(decisions["kept"].to_numpy())
+        if shuffle:
+            order = np.random.default_rng(seed).permutation(order)
 
-    decisions = curate(
-        src_dir,
-        min_side=resolution // 2 if min_side is None else min_side,
-        hash=hash,
-        max_distance=max_distance,
-        require_face=align if require_face is None else require_face,
-        contact_sheet=out_dir / f"{name}-contact-sheet.png" if contact_sheet else None,
-        background=background,
-        max_pixels=max_pixels,
-        progress=progress,
-    )
-    decisions["index"] = -1          # position in the written data set
-    decisions["align"] = ""          # "eyes" / "face-box" / "none" when align=True
-    order = np.flatnonzero(decisions["kept"].to_numpy())
-    if shuffle:
-        order = np.random.default_rng(seed).permutation(order)
+        images = _prepared_images(decisions, order, resolution, align, square, background, max_pixels)
+        images = tqdm(images, total=len(order), desc="write", unit="img", disable=not progress)
+        outputs = []
+        if len(order):
+            if fmt == "tfrecords":
+                from .tfrecords import write_tfrecords  # TensorFlow loads only when writing
 
-    images = _prepared_images(decisions, order, resolution, align, square, background, max_pixels)
-    images = tqdm(images, total=len(order), desc="write", unit="img", disable=not progress)
-    outputs = []
-    if len(order):
-        if fmt == "tfrecords":
-            from .tfrecords import write_tfrecords  # TensorFlow loads only when writing
+                outputs = write_tfrecords(images, out_dir, name)
+            else:
+                from .tfrecords import write_zip
 
-            outputs = write_tfrecords(images, out_dir, name)
-        else:
-            from .tfrecords import write_zip
+                outputs = [write_zip(images, out_dir / f"{name}.zip")]
+        decisions_csv = out_dir / f"{name}-decisions.csv"
+        decisions.to_csv(decisions_csv, index=False)
+        return BuildSummary(decisions, count_decisions(decisions, align), outputs)
 
-            outputs = [write_zip(images, out_dir / f"{name}.zip")]
-    decisions_csv = out_dir / f"{name}-decisions.csv"
-    decisions.to_csv(decisions_csv, index=False)
-    return BuildSummary(decisions, count_decisions(decisions, align), outputs)
+
+@contextmanager
+def _removed_on_failure(folder: Path):
+    """Remove the folders made for `folder` (none if it existed) when the block fails.
+
+    A failed build, or one stopped with Ctrl-C, then leaves no empty or half-written
+    output folder behind; a folder that existed before is never touched.
+    """
+    created = None  # the outermost folder of `folder` that does not exist yet
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            break
+        created = parent
+    try:
+        yield
+    except BaseException:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
 
 
 def _prepared_images(decisions, order, resolution, align, square, background, max_pixels):

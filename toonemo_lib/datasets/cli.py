@@ -1,7 +1,9 @@
 """The `dataset` and `crawl` sub-commands of the `toonemo` command line.
 
 `add_commands(subparsers)` registers both on an argparse sub-parsers object; each
-sets `func`, which takes the parsed arguments and returns an exit code:
+sets `func`, which takes the parsed arguments and returns an exit code: 0 success, 1 a
+failure while working (a missing source, nothing written, nothing downloaded), 2 a
+usage error (argparse, or arguments that contradict each other):
 
     toonemo crawl --page https://example.org/gallery --out data/raw/emoji --max-pages 5
     toonemo crawl --retry-log data/raw/emoji/download.error.log --out data/raw/emoji
@@ -13,6 +15,45 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+
+def _resolution(text: str) -> int:
+    """argparse type: a StyleGAN2 resolution (a power of two, at least 4)."""
+    from .images import check_resolution
+
+    try:
+        return check_resolution(int(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _positive(kind):
+    """argparse type: a number of `kind` (int or float) greater than zero."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        return value
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+def _not_negative(text: str) -> int:
+    """argparse type: an int >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+EXIT_STATUS = "exit status: 0 success, 1 a failure while working, 2 a usage error"
 
 
 def add_commands(subparsers) -> None:
@@ -22,24 +63,31 @@ def add_commands(subparsers) -> None:
         help="curate a folder of images and write a StyleGAN2 training set",
         description="Curate SRC_DIR (drop unreadable, small, duplicate images), make every image a square "
         "RESOLUTION x RESOLUTION RGB image and write NVIDIA TFRecords or a stylegan2-ada zip to OUT_DIR.",
+        epilog="exit status: 0 a data set was written, 1 a failure (SRC_DIR missing or empty, no image kept; "
+        "an OUT_DIR made by a failed run is removed), 2 a usage error",
     )
     dataset.add_argument("src_dir", metavar="SRC_DIR", help="folder of candidate images (not searched recursively)")
     dataset.add_argument("out_dir", metavar="OUT_DIR", help="folder for the data set, decisions CSV and contact sheet")
-    dataset.add_argument("--resolution", type=int, default=256, help="output side, a power of two (default 256)")
+    dataset.add_argument("--resolution", type=_resolution, default=256,
+                         help="output side, a power of two (default 256)")
     dataset.add_argument("--align", action="store_true", help="align faces FFHQ-style (drops images without a face)")
     dataset.add_argument("--format", dest="fmt", choices=["tfrecords", "zip"], default="tfrecords")
     dataset.add_argument("--background", default="white", help="colour behind transparent pixels (default white)")
     dataset.add_argument("--square", choices=["crop", "pad"], default="crop", help="centre-crop or pad to a square")
-    dataset.add_argument("--min-side", type=int, default=None, help="smallest accepted side (default RESOLUTION/2)")
-    dataset.add_argument("--max-distance", type=int, default=6, help="Hamming distance that counts as a duplicate")
+    dataset.add_argument("--min-side", type=_positive(int), default=None,
+                         help="smallest accepted side (default RESOLUTION/2)")
+    dataset.add_argument("--max-distance", type=_not_negative, default=6,
+                         help="Hamming distance that counts as a duplicate")
     dataset.add_argument("--name", default=None, help="data set name (default: the name of OUT_DIR)")
     dataset.set_defaults(func=run_dataset)
 
     crawl = subparsers.add_parser(
         "crawl",
         help="collect candidate images from URLs, web pages or a video",
-        description="Download images (checked, hashed, never overwritten) into --out; failures go to "
-        "download.error.log there, which --retry-log takes back.",
+        description="Download images (checked, hashed, never overwritten) into --out; failures (images, and "
+        "pages that could not be fetched) go to download.error.log there, which --retry-log takes back.",
+        epilog="exit status: 0 something was collected (some failures are normal when crawling), "
+        "1 everything failed or the source is missing, 2 a usage error",
     )
     source = crawl.add_mutually_exclusive_group(required=True)
     source.add_argument("--urls", metavar="FILE", help="text file with one image URL per line")
@@ -47,19 +95,25 @@ def add_commands(subparsers) -> None:
     source.add_argument("--video", metavar="FILE", help="video file whose frames to save")
     source.add_argument("--retry-log", metavar="FILE", help="a download.error.log: retry only its URLs")
     crawl.add_argument("--out", required=True, metavar="DIR", help="folder for the images")
-    crawl.add_argument("--every", type=int, default=30, help="with --video: keep every N-th frame (default 30)")
-    crawl.add_argument("--max-pages", type=int, default=10, help="with --page: pages to visit in all (default 10)")
+    crawl.add_argument("--every", type=_positive(int), default=30,
+                       help="with --video: keep every N-th frame (default 30)")
+    crawl.add_argument("--max-pages", type=_positive(int), default=10,
+                       help="with --page: pages to visit in all (default 10)")
     crawl.add_argument("--next-pattern", default=None, help="with --page: regex for next-page links (URL or text)")
     crawl.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host (default 1)")
-    crawl.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
-    crawl.add_argument("--retries", type=int, default=2, help="retries of transient failures (default 2)")
-    crawl.add_argument("--max-mb", type=float, default=20.0, help="largest file to download in MB (default 20)")
+    crawl.add_argument("--timeout", type=_positive(float), default=30.0, help="seconds per request (default 30)")
+    crawl.add_argument("--retries", type=_not_negative, default=2, help="retries of transient failures (default 2)")
+    crawl.add_argument("--max-mb", type=_positive(float), default=20.0,
+                       help="largest file to download in MB (default 20)")
     crawl.set_defaults(func=run_crawl)
 
 
 def run_dataset(args: argparse.Namespace) -> int:
     from .build import build_dataset
 
+    if Path(args.src_dir).resolve() == Path(args.out_dir).resolve():
+        print("toonemo dataset: error: OUT_DIR must differ from SRC_DIR", file=sys.stderr)
+        return 2
     try:
         summary = build_dataset(
             args.src_dir, args.out_dir, resolution=args.resolution, align=args.align, fmt=args.fmt,
@@ -83,10 +137,12 @@ def run_crawl(args: argparse.Namespace) -> int:
         elif args.page:
             results = crawl.crawl_pages(args.page, args.out, max_pages=args.max_pages,
                                         next_pattern=args.next_pattern, **fetch)
+        elif args.retry_log:
+            results = crawl.retry_error_log(args.retry_log, args.out, max_pages=args.max_pages,
+                                            next_pattern=args.next_pattern, **fetch)
         else:
-            urls = crawl.read_url_list(args.urls or args.retry_log)
-            results = crawl.download_images(urls, args.out, **fetch)
-    except (ValueError, FileNotFoundError) as err:
+            results = crawl.download_images(crawl.read_url_list(args.urls), args.out, **fetch)
+    except (ValueError, OSError) as err:  # a missing or unreadable URL list, log or video
         print(f"toonemo crawl: error: {err}", file=sys.stderr)
         return 1
     print(results["status"].value_counts().to_string())

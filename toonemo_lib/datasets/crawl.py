@@ -14,9 +14,10 @@ faces by hand from animation videos.  These functions do the same, carefully:
   found at two URLs is stored once;
 * every result is returned as a pandas DataFrame (url, file, status, reason), with
   status "downloaded" (or "saved" for video frames), "present" or "failed";
-* failures are also written to `download.error.log` (CSV: url, reason), which can be
-  passed back as the URL list to retry only them; successes are recorded in
-  `download.manifest.csv`, so a second run requests nothing already downloaded.
+* failures are also written to `download.error.log` (CSV: url, reason, kind: "image",
+  or "page" for a page that could not be fetched), which `retry_error_log` takes back
+  to retry only them; successes are recorded in `download.manifest.csv`, so a second
+  run requests nothing already downloaded.
 
 Nothing here ever needs the network in tests: they run against a local http.server.
 """
@@ -233,23 +234,38 @@ def _check_content_type(content_type: str, accept: str) -> None:
 # URL lists, logs and the manifest.
 
 
-def read_url_list(path) -> list[str]:
-    """URLs from a text file (one per line, # comments) or from a download.error.log (CSV)."""
+def read_url_list(path, kind: str = "image") -> list[str]:
+    """URLs from a text file (one per line, # comments) or from a download.error.log (CSV).
+
+    From a log, only the failures of `kind`: "image" (the default; also every row of a
+    log written before pages were logged) or "page".  A plain list holds image URLs.
+    """
     text = Path(path).read_text(encoding="utf-8")
     lines = text.splitlines()
     if lines and lines[0].strip().lower().startswith("url,"):
-        return [row["url"] for row in csv.DictReader(lines) if row.get("url")]
+        return [row["url"] for row in csv.DictReader(lines)
+                if row.get("url") and (row.get("kind") or "image") == kind]
+    if kind != "image":
+        return []
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def write_error_log(path, failures: pd.DataFrame) -> Path:
-    """Write (url, reason) of the failed rows as CSV; feed it back with read_url_list to retry."""
+    """Write (url, reason, kind) of the failed rows as CSV; `retry_error_log` takes it back.
+
+    kind is "page" for rows with status "page-failed", else "image".
+    """
     path = Path(path)
+    kinds = ["page" if status == "page-failed" else "image" for status in failures["status"]]
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["url", "reason"])
-        writer.writerows(failures[["url", "reason"]].itertuples(index=False))
+        writer.writerow(["url", "reason", "kind"])
+        writer.writerows(zip(failures["url"], failures["reason"], kinds))
     return path
+
+
+def _failures(results: pd.DataFrame) -> pd.DataFrame:
+    return results[results["status"].isin(["failed", "page-failed"])]
 
 
 def read_manifest(out_dir: Path) -> dict[str, str]:
@@ -306,7 +322,7 @@ def download_images(
     finally:  # even after Ctrl-C, the failures so far are logged
         results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
         if error_log is not None:
-            write_error_log(out_dir / error_log, results[results["status"] == "failed"])
+            write_error_log(out_dir / error_log, _failures(results))
     return results
 
 
@@ -429,6 +445,7 @@ def crawl_pages(
     linked_images: bool = True,
     error_log: str | os.PathLike | None = ERROR_LOG,
     progress: bool = True,
+    fetcher: Fetcher | None = None,
     **fetch_options,
 ) -> pd.DataFrame:
     """Download the images of one or more pages and of up to `max_pages` pages in all.
@@ -436,10 +453,10 @@ def crawl_pages(
     Pagination follows rel="next" links and links matching `next_pattern`, on the
     start page's host only unless `same_host=False`.  Returns download_images' table
     with a `page` column (the page an image was first seen on); pages that could not
-    be fetched appear with status "page-failed".
+    be fetched appear with status "page-failed", in the error log too (kind "page").
     """
     start_urls = [start_urls] if isinstance(start_urls, str) else list(start_urls)
-    fetcher = Fetcher(**fetch_options)
+    fetcher = fetcher or Fetcher(**fetch_options)
     hosts = {urlsplit(u).netloc for u in start_urls}
     queue, seen = list(start_urls), set(start_urls)
     found: dict[str, str] = {}  # image URL -> page
@@ -467,6 +484,28 @@ def crawl_pages(
     results["page"] = results["url"].map(found)
     if page_failures:
         results = pd.concat([results, pd.DataFrame(page_failures)], ignore_index=True)
+        if error_log is not None:  # download_images logged the images only
+            write_error_log(Path(out_dir) / error_log, _failures(results))
+    return results
+
+
+def retry_error_log(log, out_dir, *, max_pages: int = 10, next_pattern: str | None = None,
+                    error_log: str | os.PathLike | None = ERROR_LOG, progress: bool = True,
+                    **fetch_options) -> pd.DataFrame:
+    """Try the failures of a download.error.log again: its pages are crawled, its images downloaded.
+
+    Returns the combined results; `error_log` (in `out_dir`) then lists what still failed.
+    """
+    pages, images = read_url_list(log, kind="page"), read_url_list(log)
+    fetcher = Fetcher(**fetch_options)
+    parts = []
+    if pages:
+        parts.append(crawl_pages(pages, out_dir, max_pages=max(max_pages, len(pages)), next_pattern=next_pattern,
+                                 error_log=None, progress=progress, fetcher=fetcher))
+    parts.append(download_images(images, out_dir, error_log=None, progress=progress, fetcher=fetcher))
+    results = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if error_log is not None:
+        write_error_log(Path(out_dir) / error_log, _failures(results))
     return results
 
 

@@ -17,8 +17,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..faces.detect import largest_face
+from ..images import DEFAULT_MAX_PIXELS, ImageError, read_image, to_gray, write_image
 from .crawl import ERROR_LOG, MANIFEST
-from ..images import DEFAULT_MAX_PIXELS, ImageError, read_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 DECISION_COLUMNS = ["file", "kept", "reason", "width", "height", "hash"]
@@ -31,8 +31,7 @@ DECISION_COLUMNS = ["file", "kept", "reason", "width", "height", "hash"]
 
 
 def _small_gray(img: np.ndarray, width: int, height: int) -> np.ndarray:
-    gray = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    return cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return cv2.resize(to_gray(img), (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
 def _bits_to_int(bits: np.ndarray) -> int:
@@ -288,8 +287,4 @@ def write_contact_sheet(decisions: pd.DataFrame, thumbs: dict, path, columns: in
         if tiles:
             sections.append(_grid(tiles, columns))
     sheet = np.vstack(sections)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"could not write the contact sheet {path}")
-    return path
+    return write_image(path, sheet)

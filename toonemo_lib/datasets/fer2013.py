@@ -7,6 +7,8 @@ Split names: ``"train"`` (Kaggle ``Usage`` "Training"), ``"val"`` ("PublicTest")
 
 The data set is not bundled (its licence is unclear): ``require_fer2013`` finds a copy
 in ``cache_dir()/"fer2013"`` or ``$TOONEMO_FER2013`` and otherwise says where to get one.
+``expression_data`` is what a notebook calls: FER2013 when asked for and found, synthetic
+cartoon faces otherwise, with a ``DataInfo`` that says (as Markdown) which data it is and why.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import math
 import os
 import warnings
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -22,7 +25,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from toonemo_lib.config import EMOTIONS, cache_dir
+from toonemo_lib.config import EMOTIONS, SEED, cache_dir
+from toonemo_lib.datasets.synthetic import SOURCE_TEXT, synthetic_splits
 
 SPLITS = ("train", "val", "test")
 USAGE_TO_SPLIT = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
@@ -356,3 +360,101 @@ def class_distribution(labels_by_split: dict) -> pd.DataFrame:
         total = max(int(table[reference].sum()), 1)
         table[f"{reference} %"] = (100.0 * table[reference] / total).round(1)
     return table
+
+
+def class_balance_markdown(distribution: pd.DataFrame, split: str = "train") -> str:
+    """Markdown about the class balance of ``split`` in a ``class_distribution`` table.
+
+    Every figure is computed from the table: the rarest and the commonest class, their counts
+    and shares, and whether imbalance matters (the commonest at least 3 times the rarest).
+    """
+    if split not in distribution.columns:
+        have = ", ".join(map(str, distribution.columns))
+        raise ValueError(f"the distribution has no split {split!r} (it has {have})")
+    counts = distribution[split].astype(int)
+    total = int(counts.sum())
+    if total == 0:
+        return f"The {split} split is empty."
+    rare, common = counts.idxmin(), counts.idxmax()
+    n_rare, n_common = int(counts[rare]), int(counts[common])
+    text = (f"In the {split} split used here the rarest class is **{rare}**: {n_rare:,} of {total:,} faces "
+            f"({100 * n_rare / total:.1f} %); the commonest is **{common}** with {n_common:,} "
+            f"({100 * n_common / total:.1f} %)")
+    if n_rare == 0:
+        return text + f". There is no {rare} face at all: a model trained here can never learn it."
+    ratio = n_common / n_rare
+    if ratio >= 3:
+        return (text + f", {ratio:.1f} times as many. A model can ignore {rare} almost for free; class weights "
+                "(`class_weights`) are one counter-measure, at some cost in overall accuracy.")
+    return (text + f": nearly balanced ({ratio:.1f} to 1), so always answering one class scores little, and "
+            "these faces cannot show what imbalance does to a model.")
+
+
+@dataclass
+class DataInfo:
+    """Which faces a notebook uses, where they come from and why: shown as Markdown.
+
+    ``source`` is "FER2013" or "synthetic"; ``split_sizes`` counts the faces that are used
+    (``train`` and ``val``), ``held_back`` those that are not (FER2013's PrivateTest).
+    """
+
+    source: str
+    location: str
+    split_sizes: dict
+    held_back: dict = field(default_factory=dict)
+    reason: str = ""
+
+    def markdown(self) -> str:
+        sizes = self.split_sizes
+        if self.source == "FER2013":
+            text = (f"**Data used here: FER2013** from `{self.location}`: {sizes.get('train', 0):,} faces "
+                    f"(`Training`) train the models, {sizes.get('val', 0):,} (`PublicTest`) validate them.")
+            if self.held_back:
+                text += " Held back, never used for a decision: " + ", ".join(
+                    f"{n:,} `{SPLIT_TO_USAGE.get(name, name)}` faces" for name, n in self.held_back.items()) + "."
+        else:
+            total = sum(sizes.values())
+            text = (f"**Data used here: {total:,} {self.location}**, split "
+                    f"{sizes.get('train', 0):,} for training and {sizes.get('val', 0):,} for validation "
+                    f"(a seeded {100 * sizes.get('train', 0) / max(total, 1):.0f}/"
+                    f"{100 * sizes.get('val', 0) / max(total, 1):.0f} split). Every figure about the data and the "
+                    "trained models is measured on these cartoons, not on FER2013; only the shipped model's card "
+                    "quotes FER2013.")
+        if self.reason:
+            text += f"\n\n{self.reason}"
+        return text
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+
+def expression_data(source: str = "fer2013", path=None, synthetic_faces: int = 280,
+                    val_fraction: float = 0.2, seed: int = SEED) -> tuple[Splits, DataInfo]:
+    """The faces to train and validate on, and a ``DataInfo`` that says which they are.
+
+    ``source="fer2013"``: the copy at ``path`` (a missing ``path`` is an error), else the one
+    ``find_fer2013`` finds; without any, ``synthetic_faces`` synthetic cartoon faces, and the
+    info says what to download.  ``source="synthetic"``: the cartoon faces in any case.
+    Synthetic faces are split ``1 - val_fraction`` / ``val_fraction`` (``synthetic_splits``).
+    FER2013's PrivateTest split, when the copy has it, is dropped and counted as held back.
+    Returns ``({"train": (images, labels), "val": (images, labels)}, info)``.
+    """
+    if source not in ("fer2013", "synthetic"):
+        raise ValueError(f"unknown data source {source!r}; use 'fer2013' or 'synthetic'")
+    if source == "fer2013":
+        found = require_fer2013(path) if path else find_fer2013()
+        if found is not None:
+            splits = load_fer2013(found)
+            missing = [name for name in ("train", "val") if name not in splits]
+            if missing:
+                raise ValueError(f"the FER2013 copy at {found} has no {' or '.join(missing)} split: "
+                                 "it needs Training and PublicTest faces")
+            held_back = {name: int(len(y)) for name, (_, y) in splits.items() if name not in ("train", "val")}
+            used = {name: splits[name] for name in ("train", "val")}
+            return used, DataInfo("FER2013", str(found), {k: int(len(y)) for k, (_, y) in used.items()}, held_back)
+        reason = "FER2013 was not found, so synthetic faces stand in for it. " + download_instructions()
+    else:
+        reason = "This profile asks for synthetic faces (it must run in seconds without downloads)."
+    splits = synthetic_splits(synthetic_faces, val_fraction=val_fraction, seed=seed)
+    return splits, DataInfo("synthetic", SOURCE_TEXT, {k: int(len(y)) for k, (_, y) in splits.items()},
+                            reason=reason)

@@ -156,6 +156,19 @@ class FixtureSite:
     def url(self, base_url: str, path: str | None = None) -> str:
         return base_url.rstrip("/") + "/" + (path or self.start_page)
 
+    def crawled_files(self, base_url: str, crawled: pd.DataFrame, kind: str) -> list[Path]:
+        """The files the crawler stored for the planted items of ``kind``, in the site's order.
+
+        ``crawled`` is the table of :func:`~toonemo_lib.datasets.crawl.crawl_pages`; items the
+        crawler did not store (a broken link, an error page, a second copy) are left out.
+        """
+        if kind not in set(self.items["kind"]):
+            raise ValueError(f"the site has no items of kind {kind!r}; it has: {', '.join(dict.fromkeys(self.items['kind']))}")
+        by_url = crawled.drop_duplicates("url").set_index("url")["file"]
+        urls = [self.url(base_url, path) for path in self.items.loc[self.items["kind"] == kind, "path"]]
+        files = [by_url.get(url) for url in urls]
+        return [Path(f) for f in files if isinstance(f, (str, Path)) and str(f)]
+
 
 def _save(folder: Path, name: str, image, **save_kwargs) -> str:
     path = folder / "img" / name

@@ -2,17 +2,12 @@
 
 The capstone resized its emoji, baby-character and cartoon faces to 1024x1024 and
 converted RGBA to RGB by hand, because NVIDIA's dataset tool accepts only square,
-power-of-two, 3-channel images.  This module does that for every input it may meet:
-
-* EXIF orientation is applied (phone photos are often stored sideways);
-* transparency is composited on a chosen background colour: dropping the alpha
-  channel instead would reveal whatever colour the transparent pixels happen to hold;
-* palette, grayscale and 16-bit images become 8-bit RGB;
-* the image is made square by a centre crop or by padding, then resized to a power
-  of two with an area filter (downscale) or Lanczos (upscale);
-* a maximum pixel count guards against decompression bombs.
-
-Every unusable input raises `ImageError`, a `ValueError` that names the file.
+power-of-two, 3-channel images.  Reading is `toonemo_lib.images.read_image` (EXIF
+orientation, transparency composited on a background colour rather than dropped,
+palette / gray / 16-bit made 8-bit RGB, a pixel limit, `ImageError` for every unusable
+file); this module adds the data-set steps: the image is made square by a centre crop
+or by padding, then resized to a power of two with an area filter (downscale) or
+Lanczos (upscale).
 """
 
 from __future__ import annotations
@@ -23,8 +18,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..images import (DEFAULT_MAX_PIXELS, ImageError, _upright, array_to_rgb, parse_color, pil_to_rgb,  # noqa: F401
-                      read_image)
+from ..images import DEFAULT_MAX_PIXELS, array_to_rgb, parse_color, pil_to_rgb, read_image
+
 
 def make_square(img: np.ndarray, how: str = "crop", background="white") -> np.ndarray:
     """Centre-crop to the shorter side (`how="crop"`) or pad to the longer side (`"pad"`)."""
@@ -80,7 +75,7 @@ def normalize_image(
     if isinstance(image, (str, Path)):
         rgb = read_image(image, background=background, max_pixels=max_pixels)
     elif isinstance(image, Image.Image):
-        rgb = pil_to_rgb(_upright(image), background)
+        rgb = pil_to_rgb(image, background)  # EXIF orientation applied
     else:
         rgb = array_to_rgb(image, background)
     return resize_square(make_square(rgb, square, background), resolution)

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from ..config import DATA_DIR
+from ..images import read_image, write_image
 
 SAMPLES_DIR = DATA_DIR / "samples"
 
@@ -28,12 +29,8 @@ def list_samples(folder: str = "") -> list[str]:
 
 
 def load_sample(name: str) -> np.ndarray:
-    """A shipped sample as an RGB ``uint8`` array."""
-    path = sample_path(name)
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"{path} is not a readable image")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    """A shipped sample as an H x W x 3 RGB ``uint8`` array (``toonemo_lib.images.read_image``)."""
+    return read_image(sample_path(name))
 
 
 def write_samples(dest: Path = SAMPLES_DIR, lfw_faces: int = 8) -> list[Path]:
@@ -50,10 +47,4 @@ def write_samples(dest: Path = SAMPLES_DIR, lfw_faces: int = 8) -> list[Path]:
     for i, face in enumerate(lfw):
         gray = np.round(face * 255).astype(np.uint8)
         images[f"faces/lfw_{i:02d}.png"] = np.stack([gray] * 3, axis=-1)
-    written = []
-    for name, rgb in images.items():
-        path = Path(dest) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        written.append(path)
-    return written
+    return [write_image(Path(dest) / name, rgb) for name, rgb in images.items()]

@@ -163,3 +163,23 @@ def synthetic_faces(
     if grayscale:
         images = np.stack([cv2.cvtColor(face, cv2.COLOR_RGB2GRAY) for face in faces])
     return images, labels
+
+
+SOURCE_TEXT = "synthetic cartoon faces drawn by toonemo_lib.datasets.synthetic"
+
+
+def synthetic_splits(n: int, val_fraction: float = 0.2, size: int = 48, seed: int = 0) -> dict:
+    """``n`` grayscale synthetic faces split into ``{"train": ..., "val": ...}`` like FER2013's loaders.
+
+    The labels are already shuffled, so the first ``int((1 - val_fraction) * n)`` faces train
+    and the rest validate (the 80/20 split at the default); both splits are uint8 ``(N, size, size)``
+    with int64 labels.  ``n`` must leave at least one face on each side.
+    """
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    split = int(round((1 - val_fraction) * n, 6))  # a product just below an integer must not lose a face
+    if n < 2 or not 0 < split < n:
+        raise ValueError(f"{n} faces cannot be split {1 - val_fraction:.0%} / {val_fraction:.0%} "
+                         "with a face on each side")
+    faces, labels = synthetic_faces(n, size=size, grayscale=True, seed=seed)
+    return {"train": (faces[:split], labels[:split]), "val": (faces[split:], labels[split:])}

@@ -352,3 +352,55 @@ def read_zip(
 
     ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
     return _finish(ds, mirror, repeat, batch_size, seed)
+
+
+# ----------------------------------------------------------------------------
+# Proof by reading back.
+
+
+def roundtrip_report(path, expected) -> "pd.DataFrame":
+    """Read a written data set back and compare every image with what should be in it.
+
+    ``path``: a folder of NAME-rXX.tfrecords (or one such file), or a stylegan2-ada zip.
+    ``expected``: the full-size uint8 H x W x C images in data-set order, any iterable (a
+    generator keeps one image in memory at a time).  A TFRecords set is compared at every
+    level with the 2x2 box-average :func:`pyramid` of the expected images, a zip at full size.
+
+    Returns one row per resolution, largest first: ``format``, ``images read``,
+    ``images expected`` and ``max |read - expected|``: 0 when the set round-trips exactly,
+    -1 when the counts or the shapes differ.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if path.suffix.lower() == ".zip":
+        fmt, readers = "zip", {None: read_zip(path)}
+    else:
+        fmt = "tfrecords"
+        readers = {None: read_tfrecords(path)} if path.is_file() else {
+            size: read_tfrecords(level) for size, level in tfrecord_levels(path).items()}
+        if not readers:
+            raise FileNotFoundError(f"no NAME-rXX.tfrecords files in {path}")
+    iterators = {key: reader.as_numpy_iterator() for key, reader in readers.items()}
+    stats = {key: {"resolution": key, "read": 0, "diff": 0} for key in readers}
+    n_expected = 0
+    for image in expected:
+        n_expected += 1
+        levels = {level.shape[0]: level for level in pyramid(as_hwc(image))}
+        for key, iterator in iterators.items():
+            got = next(iterator, None)
+            if got is None:
+                continue
+            stat = stats[key]
+            stat["read"] += 1
+            stat["resolution"] = stat["resolution"] or got.shape[0]
+            want = levels.get(got.shape[0])
+            if want is None or want.shape != got.shape:
+                stat["diff"] = -1
+            elif stat["diff"] >= 0:
+                stat["diff"] = max(stat["diff"], int(np.abs(got.astype(np.int16) - want).max()))
+    for key, iterator in iterators.items():
+        stats[key]["read"] += sum(1 for _ in iterator)  # records beyond the expected images
+    rows = [{"format": fmt, "resolution": s["resolution"] or 0, "images read": s["read"], "images expected": n_expected,
+             "max |read - expected|": s["diff"] if s["read"] == n_expected else -1} for s in stats.values()]
+    return pd.DataFrame(rows).sort_values("resolution", ascending=False).set_index("resolution")

@@ -1,7 +1,11 @@
 """The `toonemo emotion` command, and the training command of the shipped model.
 
-    toonemo emotion photo.jpg [more.jpg ...] [--json]
+    toonemo emotion photo.jpg [more.jpg ...] [--whole-image] [--json]
     python -m toonemo_lib.emotion.train --data fer2013.csv --out runs/shipped --export MODEL.keras
+
+Exit status (both): 0 success, 1 a failure (an image, the model or the data could not be
+used), 2 a usage error (argparse).  Nothing heavy is imported at module level: the
+`toonemo` command registers this one on every start.
 """
 
 from __future__ import annotations
@@ -10,25 +14,29 @@ import argparse
 import dataclasses
 import json
 import sys
-from pathlib import Path
 from typing import Optional
 
-from toonemo_lib.emotion.recognize import EmotionRecognizer, read_image
-
 CLI_DESCRIPTION = """\
-Recognise the facial expression in each IMAGE with the shipped mini-Xception model.
+Recognise the facial expression of every face in each IMAGE with the shipped
+mini-Xception model.
 
-Without --detect-face each image is taken to be a face crop and classified whole (its
-rect is the whole image).  With --detect-face every frontal face OpenCV's Haar cascade
-finds is classified, largest first; an image without a detected face gets no records.
+Faces are found with OpenCV's Haar cascade and classified largest first; an image
+without a detected face gets no records.  With --whole-image each image is taken to be
+one face crop and classified whole (its rect is the whole image).  --detect-face, the
+default, is accepted for old scripts.
 
 --json prints one JSON list with an entry per image, whatever the number of images:
   [{"image": "photo.jpg",
     "faces": [{"rect": [x, y, w, h], "label": "Happy",
                "probs": {"Angry": 0.01, "Disgust": 0.0, "Fear": 0.02, "Happy": 0.9,
-                         "Sad": 0.02, "Surprise": 0.01, "Neutral": 0.04}}]}]
+                         "Sad": 0.02, "Surprise": 0.01, "Neutral": 0.04}}]},
+   {"image": "missing.jpg", "error": "no such file"}]
 probs are probabilities (0..1) in FER2013's order.  Without --json a table is printed.
-An unreadable image or model is reported on stderr and the exit code is 2."""
+
+The model is loaded once for all images.  An image that cannot be read gets an "error"
+entry instead of "faces" (a line of the table) and a message on stderr; the others are
+still recognised.  Exit status: 0 all images recognised, 1 an image or the model could
+not be used, 2 a usage error."""
 
 
 def add_commands(subparsers) -> None:
@@ -37,8 +45,11 @@ def add_commands(subparsers) -> None:
         "emotion", help="recognise facial expressions in images",
         description=CLI_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     emotion.add_argument("images", metavar="IMAGE", nargs="+", help="image files (PNG, JPEG, ...)")
-    emotion.add_argument("--detect-face", action="store_true",
-                         help="find faces with the Haar cascade instead of classifying the whole image")
+    mode = emotion.add_mutually_exclusive_group()
+    mode.add_argument("--whole-image", action="store_true",
+                      help="classify each image whole, as one face crop, instead of finding faces")
+    mode.add_argument("--detect-face", action="store_true",
+                      help="find every face with the Haar cascade (the default; kept for old scripts)")
     emotion.add_argument("--model", default=None, metavar="PATH",
                          help="a Keras emotion model (default: data/models/emotion_mini_xception.keras)")
     emotion.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -50,33 +61,64 @@ def _table(results: list[dict]) -> str:
     lines = [header, "-" * len(header)]
     for entry in results:
         name = entry["image"] if len(entry["image"]) <= 32 else "..." + entry["image"][-29:]
-        if not entry["faces"]:
+        if "error" in entry:
+            lines.append(f"{name:<32} error: {entry['error']}")
+        elif not entry["faces"]:
             lines.append(f"{name:<32} {'no face found':<24}")
-        for face in entry["faces"]:
+        for face in entry.get("faces", ()):
             rect = "(" + ", ".join(str(v) for v in face["rect"]) + ")"
             lines.append(f"{name:<32} {rect:<24} {face['label']:<9} {face['probs'][face['label']]:>6.3f}")
     return "\n".join(lines)
 
 
-def run_emotion(args: argparse.Namespace) -> int:
+def _recognise(recognizer, path: str, detect_face: bool) -> dict:
+    """The entry of one image: its faces, or the reason it could not be used."""
+    from toonemo_lib.images import ImageError, read_image
+
     try:
-        for path in args.images:  # a mistyped name fails at once, before the model loads
-            if not Path(path).exists():
-                raise FileNotFoundError(f"no such image file: {path}")
-        recognizer = EmotionRecognizer(args.model)
-        results = [{"image": str(path),
-                    "faces": recognizer.detect_and_classify(read_image(path), detect_face=args.detect_face)}
-                   for path in args.images]
-    except (FileNotFoundError, ValueError) as err:
+        image = read_image(path)
+        return {"image": path, "faces": recognizer.detect_and_classify(image, detect_face=detect_face)}
+    except ImageError as err:
+        return {"image": path, "error": err.reason}
+    except ValueError as err:  # e.g. an image too small to be a face crop
+        return {"image": path, "error": str(err)}
+
+
+def _recognise_all(model, paths, detect_face: bool) -> list[dict]:
+    """One entry per image; the model loads once.  A model that cannot be used raises."""
+    from toonemo_lib.emotion.recognize import EmotionRecognizer
+
+    recognizer = EmotionRecognizer(model)
+    return [_recognise(recognizer, str(path), detect_face) for path in paths]
+
+
+def run_emotion(args: argparse.Namespace) -> int:
+    from toonemo_lib.environment import quiet_tensorflow
+
+    quiet_tensorflow()  # TensorFlow's and LiteRT's C++ start-up chatter stays off the terminal
+    try:
+        results = _recognise_all(args.model, args.images, detect_face=not args.whole_image)
+    except (OSError, ValueError, ImportError) as err:  # the model: missing, not a model, no runtime
         print(f"toonemo emotion: {err}", file=sys.stderr)
-        return 2
+        return 1
+    for entry in results:
+        if "error" in entry:
+            print(f"toonemo emotion: {entry['image']}: {entry['error']}", file=sys.stderr)
     # one image per line: valid JSON that is still readable in a terminal
     print("[" + ",\n ".join(json.dumps(entry) for entry in results) + "]" if args.json else _table(results))
-    return 0
+    return 1 if any("error" in entry for entry in results) else 0
+
+
+def _first_line(err: Exception) -> str:
+    """The first non-empty line of an error's message (FER2013's carries download instructions)."""
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
 
 
 def train_main(argv: Optional[list] = None) -> int:
-    """``python -m toonemo_lib.emotion.train --data FER2013 --out runs/shipped [--export MODEL.keras]``."""
+    """``python -m toonemo_lib.emotion.train --data FER2013 --out runs/shipped [--export MODEL.keras]``.
+
+    Exit status: 0 trained, 1 the data could not be read, 2 a usage error (argparse).
+    """
     parser = argparse.ArgumentParser(prog="python -m toonemo_lib.emotion.train",
                                      description="Train the shipped emotion model's recipe on FER2013 "
                                                  "(Training split; best epoch chosen on PublicTest).")
@@ -89,13 +131,19 @@ def train_main(argv: Optional[list] = None) -> int:
     args = parser.parse_args(argv)
 
     from toonemo_lib.datasets.fer2013 import load_fer2013
+
+    try:  # the data first: a wrong path fails before TensorFlow loads
+        data = load_fer2013(args.data)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"{parser.prog}: error: {_first_line(err)}", file=sys.stderr)
+        return 1
+
     from toonemo_lib.emotion.card import export_run
     from toonemo_lib.emotion.models import SHIPPED_RECIPE
     from toonemo_lib.emotion.train import train
 
     config = dataclasses.replace(SHIPPED_RECIPE, epochs=args.epochs or SHIPPED_RECIPE.epochs,
                                  learning_rate=args.learning_rate or SHIPPED_RECIPE.learning_rate)
-    data = load_fer2013(args.data)
     log = train(config, data, args.out, verbose=2)
     print(log.tail())
     if args.export:

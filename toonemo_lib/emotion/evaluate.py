@@ -248,3 +248,130 @@ def architecture_table(models: Mapping[str, object] | Sequence[object], batch_si
                      "Parameters": int(model.count_params()),
                      "ms/face": ms_per_face(model, batch_size=batch_size, repeats=repeats)})
     return pd.DataFrame(rows).set_index("Model")
+
+
+def majority_rate(labels) -> float:
+    """Accuracy of always answering the commonest class of ``labels``: the floor a model must beat.
+
+    A network whose BatchNorm statistics have not settled often predicts one class for every
+    face and scores about this (or less, when its one class is not the commonest).
+    """
+    labels = np.asarray(labels, np.int64).ravel()
+    if labels.size == 0:
+        raise ValueError("majority_rate needs at least one label")
+    if labels.min() < 0:
+        raise ValueError("labels must be class indices >= 0")
+    return float(np.bincount(labels).max() / labels.size)
+
+
+def confusion_summary(cm: pd.DataFrame) -> pd.DataFrame:
+    """Per class, from a count ``confusion_matrix``: precision, recall, F1, support, and the
+    wrong answer it is most often taken for with that answer's share of the class.
+
+    Rows in the matrix's order; a class without mistakes has no most common one (missing, share 0).
+    """
+    counts = cm.to_numpy(dtype=np.float64)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+        raise ValueError(f"a confusion matrix must be square, got shape {counts.shape}")
+    true_positives = np.diag(counts)
+    support, predicted = counts.sum(axis=1), counts.sum(axis=0)
+    precision, recall = _safe_divide(true_positives, predicted), _safe_divide(true_positives, support)
+    mistakes = np.where(np.eye(len(counts), dtype=bool), -1.0, counts)  # off-diagonal: the errors only
+    worst = mistakes.argmax(axis=1)
+    taken_for = [cm.columns[j] if support[i] > 0 and mistakes[i, j] > 0 else None for i, j in enumerate(worst)]
+    share = _safe_divide(np.where([t is not None for t in taken_for], mistakes[np.arange(len(counts)), worst], 0),
+                         support)
+    return pd.DataFrame({"precision": precision, "recall": recall,
+                         "f1": _safe_divide(2 * precision * recall, precision + recall),
+                         "support": support.astype(np.int64), "most often taken for": taken_for,
+                         "share of the class": share}, index=pd.Index(list(cm.index), name="class"))
+
+
+def confusion_markdown(cm: pd.DataFrame, weakest: int = 3, best: int = 2) -> str:
+    """Markdown naming the ``weakest`` and ``best`` classes of a count confusion matrix, with the
+    figures behind them (F1, faces, most common wrong answer and its share), all computed from it."""
+    summary = confusion_summary(cm)
+    present = summary[summary["support"] > 0].sort_values("f1")
+    if present.empty:
+        return "The confusion matrix holds no faces."
+    parts = []
+    for name, row in present.head(weakest).iterrows():
+        text = f"**{name}** (F1 {row['f1']:.2f}, {row['support']:,} faces, recall {row['recall']:.0%}"
+        if pd.notna(row["most often taken for"]):
+            text += (f"; most often taken for {row['most often taken for']}: "
+                     f"{row['share of the class']:.0%} of its faces")
+        parts.append(text + ")")
+    strongest = [f"**{name}** (F1 {row['f1']:.2f})" for name, row in present.tail(best).iloc[::-1].iterrows()]
+    return (f"The weakest classes by F1: {'; '.join(parts)}. "
+            f"Recognised best: {' and '.join(strongest)}.")
+
+
+def _step_names(batch: int) -> tuple[str, str, str]:
+    return "classify 1 face", f"classify {batch} faces", "detect + classify a photo"
+
+
+def call_times(recognizers: Mapping[str, object], photo, crops, repeats: int = 15, batch: int = 32) -> pd.DataFrame:
+    """Median milliseconds of three calls of each recogniser (columns), as a user makes them.
+
+    Rows: ``classify`` of one crop, ``classify`` of ``batch`` crops (``crops`` repeated), and
+    ``detect_and_classify`` of ``photo``.  A recogniser is anything with those two methods (an
+    ``EmotionRecognizer``); the images go in as they are.  Each call runs once untimed (warm-up),
+    then ``repeats`` times under ``timeit``; the median is reported.
+    """
+    import statistics
+    import timeit
+
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    crops = list(crops)
+    if not crops:
+        raise ValueError("call_times needs at least one face crop")
+    many = (crops * -(-batch // len(crops)))[:batch]
+    names = _step_names(batch)
+    table = {}
+    for backend, recognizer in recognizers.items():
+        steps = {names[0]: lambda r=recognizer: r.classify(crops[:1]),
+                 names[1]: lambda r=recognizer: r.classify(many),
+                 names[2]: lambda r=recognizer: r.detect_and_classify(photo)}
+        times = {}
+        for step, call in steps.items():
+            call()
+            times[step] = 1e3 * statistics.median(timeit.repeat(call, number=1, repeat=repeats))
+        table[backend] = times
+    return pd.DataFrame(table)
+
+
+def probability_gap(recognizers: Mapping[str, object], crops) -> float:
+    """Largest absolute difference between the probabilities any two recognisers give ``crops``."""
+    probs = [np.asarray(r.classify(list(crops))) for r in recognizers.values()]
+    return float(max((np.abs(a - b).max() for i, a in enumerate(probs) for b in probs[i + 1:]), default=0.0))
+
+
+def call_times_markdown(call_ms: pd.DataFrame, batch: int = 32, card: Mapping | None = None,
+                        frame_ms: float = 40.0) -> str:
+    """Markdown quoting ``call_times``' measurements (and, given a model card, the card's).
+
+    Every number comes from ``call_ms`` or ``card``: nothing is claimed about a machine it
+    was not measured on.  ``frame_ms`` is a frame's budget (40 ms: 25 frames a second).
+    """
+    one_name, many_name, photo_name = _step_names(batch)
+    one, many, photo = call_ms.loc[one_name], call_ms.loc[many_name], call_ms.loc[photo_name]
+    fast, slow = one.idxmin(), one.idxmax()
+    text = [f"Measured here (medians; flip test-time augmentation on, so every face goes through the "
+            f"network twice): one face costs **{one[fast]:.2f} ms** a call on {fast}"]
+    if slow != fast:
+        text[-1] += f" and **{one[slow]:.2f} ms** on {slow} ({one[slow] / one[fast]:.1f} times as much)"
+    per_face = ", ".join(f"{many[b] / batch:.3f} ms a face on {b}" for b in call_ms.columns)
+    text[-1] += f"; in a batch of {batch} it is {per_face}."
+    best_photo = photo.idxmin()
+    share = one[best_photo] / photo[best_photo] if photo[best_photo] > 0 else float("nan")
+    text.append(f"Finding and classifying the faces of the photo takes {photo[best_photo]:.1f} ms on {best_photo}, "
+                f"{photo[best_photo] / frame_ms:.0%} of the {frame_ms:.0f} ms a frame has at "
+                f"{1000 / frame_ms:.0f} frames a second; classifying one face is {share:.0%} of that.")
+    if card:
+        text.append(f"The model card timed the bare forward pass (no flip, no pre-processing) on "
+                    f"{card.get('timed_on', 'its machine')}: {card['ms_per_face_batch1']:.2f} ms for one face on "
+                    f"LiteRT and {card['ms_per_face_tensorflow_batch1']:.2f} ms on TensorFlow; "
+                    f"{card['ms_per_face_batch32']:.3f} and {card['ms_per_face_tensorflow_batch32']:.3f} ms a face "
+                    f"in batches of 32.")
+    return " ".join(text)

@@ -18,6 +18,10 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
+import sys
+import tempfile
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -25,6 +29,9 @@ import numpy as np
 
 from toonemo_lib.config import cache_dir
 from toonemo_lib.download import sha256_of
+
+# LiteRT's minimal logger: "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+_LITE_INFO = re.compile(r"^(?:INFO|VERBOSE): ")
 
 
 def interpreter_class():
@@ -41,6 +48,11 @@ def lite_available() -> bool:
     return interpreter_class() is not None
 
 
+def _short(text: str, width: int = 200) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``width`` characters."""
+    return textwrap.shorten(str(text), width, placeholder=" ...")
+
+
 def to_tflite(model) -> bytes:
     """A Keras model as a float32 TFLite flatbuffer."""
     import tensorflow as tf
@@ -51,19 +63,28 @@ def to_tflite(model) -> bytes:
             return tf.lite.TFLiteConverter.from_keras_model(model).convert()
     except Exception as err:  # the converter raises ConverterError, ValueError, ...
         raise ValueError(f"could not convert the model {model.name!r} to TFLite ({type(err).__name__}: "
-                         f"{str(err).strip()[:200]}); use backend='tensorflow'") from None
+                         f"{_short(err)}); use backend='tensorflow'") from None
+
+
+def tflite_path(model_path) -> Path:
+    """Where the TFLite conversion of the Keras file ``model_path`` is cached.
+
+    Named after the sha256 of the Keras file, so retraining or replacing the model gives
+    a new conversion, never a stale one.
+    """
+    model_path = Path(model_path)
+    return cache_dir() / "emotion" / f"{model_path.stem}-{sha256_of(model_path)[:16]}.tflite"
 
 
 def cached_tflite(model_path, model=None) -> Path:
     """The TFLite conversion of the Keras file ``model_path``, made once and cached.
 
-    The cache file is named after the sha256 of the Keras file, so retraining or
-    replacing the model gives a new conversion, never a stale one; it is written under a
-    temporary name and renamed, so an interrupted conversion leaves no half file.
-    ``model`` is the already loaded Keras model (loaded from ``model_path`` if None).
+    The cache file (``tflite_path``) is written under a temporary name and renamed, so
+    an interrupted conversion leaves no half file.  ``model`` is the already loaded
+    Keras model (loaded from ``model_path`` if None); on a cache hit it is not needed.
     """
     model_path = Path(model_path)
-    target = cache_dir() / "emotion" / f"{model_path.stem}-{sha256_of(model_path)[:16]}.tflite"
+    target = tflite_path(model_path)
     if not target.exists():
         if model is None:
             import keras
@@ -75,11 +96,41 @@ def cached_tflite(model_path, model=None) -> Path:
     return target
 
 
+@contextlib.contextmanager
+def _without_lite_info():
+    """Run the block with file descriptor 2 captured; write back all but LiteRT's INFO lines.
+
+    LiteRT's C++ runtime prints its INFO lines straight to descriptor 2 (``sys.stderr``
+    cannot catch them), and no interpreter option or environment variable turns them off.
+    Errors and warnings it prints are written back after the block.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no descriptor 2 (a detached process): nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines = capture.read().decode("utf-8", errors="replace").splitlines(keepends=True)
+            kept = "".join(line for line in lines if not _LITE_INFO.match(line))
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()
+
+
 class LiteClassifier:
     """A TFLite model on the LiteRT interpreter, called like a Keras model on a numpy batch.
 
     ``model`` is a ``.tflite`` path or its bytes.  One thread by default: for a few
     faces per call a second thread costs more in hand-over than it saves.
+    ``input_shape`` and ``output_shape`` are the model's, with -1 for the batch.
     """
 
     def __init__(self, model, num_threads: int = 1):
@@ -87,17 +138,20 @@ class LiteClassifier:
         if interpreter is None:
             raise ImportError("no LiteRT interpreter: pip install ai-edge-litert, or use backend='tensorflow'")
         content = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-        with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moved to ai-edge-litert
-            warnings.simplefilter("ignore")
+        # LiteRT announces its XNNPACK delegate on stderr at the first allocation of the
+        # process: allocate here, with that line filtered out, and never again print it.
+        with warnings.catch_warnings(), _without_lite_info():
+            warnings.simplefilter("ignore")  # tf.lite.Interpreter warns that it moved to ai-edge-litert
             try:
                 self._interpreter = interpreter(model_content=bytes(content), num_threads=num_threads)
             except ValueError as err:  # LiteRT's message for a file that is not a flatbuffer
-                raise ValueError(f"not a TFLite model ({str(err).strip()[:200]})") from None
+                raise ValueError(f"not a TFLite model ({_short(err)})") from None
+            self._interpreter.allocate_tensors()
         (inp,), (out,) = self._interpreter.get_input_details(), self._interpreter.get_output_details()
         self._input, self._output = inp["index"], out["index"]
         self.input_shape = tuple(int(v) for v in inp["shape_signature"])  # -1 for the batch
         self.output_shape = tuple(int(v) for v in out["shape_signature"])
-        self._allocated = None
+        self._allocated = tuple(int(v) for v in inp["shape"])
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.float32)

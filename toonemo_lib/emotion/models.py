@@ -167,6 +167,12 @@ class TrainConfig:
     l2: float = 0.01
     dropout: float = 0.0
     seed: int = SEED
+    # Batches of training faces over which BatchNorm's moving mean and variance are re-estimated
+    # (``train.recalibrate_batchnorm``) before every validation, so the logged val_accuracy, the
+    # best checkpoint and its evaluation use settled statistics.  0 keeps Keras' moving averages
+    # (momentum 0.99), which need a few hundred steps to forget their start: right for long runs
+    # such as SHIPPED_RECIPE, wrong for the few dozen steps of a short grid row.
+    bn_recalibration: int = 0
 
     def model_kwargs(self) -> dict:
         if self.architecture == "mini":

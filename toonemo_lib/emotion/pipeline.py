@@ -2,44 +2,28 @@
 
 Training and the recogniser share ``preprocess_faces`` so that a face is resized and
 scaled exactly the same way in both (a mismatch here silently costs accuracy).
+Keras and TensorFlow are imported inside the functions that need them: the recogniser
+uses only ``preprocess_faces`` and ``predict_with_flip``, and on its LiteRT backend a
+call of ``toonemo emotion`` then never pays TensorFlow's seconds of import.
 """
 
 from __future__ import annotations
 
 import cv2
-import keras
 import numpy as np
-import tensorflow as tf
 from tqdm.auto import tqdm
 
 from toonemo_lib.config import SEED
-
-
-def to_grayscale(face: np.ndarray) -> np.ndarray:
-    """A 2-D uint8 face from a grayscale (H, W), (H, W, 1) or BGR/BGRA (H, W, 3|4) array."""
-    face = np.asarray(face)
-    if face.ndim == 3 and face.shape[-1] == 1:
-        face = face[..., 0]
-    if face.ndim == 3 and face.shape[-1] in (3, 4):
-        code = cv2.COLOR_BGR2GRAY if face.shape[-1] == 3 else cv2.COLOR_BGRA2GRAY
-        face = cv2.cvtColor(face, code)
-    if face.ndim != 2:
-        raise ValueError(f"a face must be (H, W), (H, W, 1) or (H, W, 3) BGR; got shape {face.shape}")
-    if face.shape[0] < 2 or face.shape[1] < 2:
-        raise ValueError(f"a face must be at least 2x2 pixels; got shape {face.shape}")
-    if face.dtype != np.uint8:
-        if np.issubdtype(face.dtype, np.floating) and face.size and face.max() <= 1.0:
-            face = face * 255.0  # a float image in [0, 1]
-        face = np.clip(face, 0, 255).astype(np.uint8)
-    return face
+from toonemo_lib.images import to_gray
 
 
 def preprocess_faces(faces, resolution: int = 48) -> np.ndarray:
     """Face crops of any size -> float32 (N, resolution, resolution, 1) scaled to [-1, 1].
 
-    ``faces`` is a list of crops (each gray or BGR), an (N, H, W) or (N, H, W, C) array,
-    or a single face: (H, W) grayscale, (H, W, 1) or (H, W, 3|4) BGR(A).  Resizing uses
-    area interpolation when shrinking and bilinear when enlarging.
+    ``faces`` is a list of crops (each gray, RGB or RGBA), an (N, H, W) or (N, H, W, C)
+    array, or a single face: (H, W) or (H, W, 1) gray, (H, W, 3) RGB or (H, W, 4) RGBA.
+    Colour becomes gray with ``toonemo_lib.images.to_gray``; resizing uses area
+    interpolation when shrinking and bilinear when enlarging.
     """
     if isinstance(faces, np.ndarray) and (faces.ndim == 2 or (faces.ndim == 3 and faces.shape[-1] in (1, 3, 4))):
         faces = faces[None]  # one face (a batch of faces 1, 3 or 4 pixels wide makes no sense)
@@ -48,7 +32,7 @@ def preprocess_faces(faces, resolution: int = 48) -> np.ndarray:
     batch = list(faces)
     out = np.empty((len(batch), resolution, resolution, 1), np.float32)
     for i, face in enumerate(batch):
-        gray = to_grayscale(face)
+        gray = to_gray(face)
         if gray.shape != (resolution, resolution):
             shrinking = gray.shape[0] > resolution
             gray = cv2.resize(gray, (resolution, resolution),
@@ -68,11 +52,13 @@ def predict_with_flip(predict, x: np.ndarray) -> np.ndarray:
     return (probs[:n] + probs[n:]) / 2.0
 
 
-def augmentation_layers(seed: int = SEED, strength: float = 1.0) -> keras.Sequential:
+def augmentation_layers(seed: int = SEED, strength: float = 1.0) -> "keras.Sequential":
     """Keras preprocessing layers: mirror, small rotation/shift/zoom, brightness/contrast.
 
     Images are expected in [-1, 1]; ``strength`` scales every range (0 turns them off).
     """
+    import keras
+
     s = strength
     return keras.Sequential([
         keras.layers.RandomFlip("horizontal", seed=seed),
@@ -103,6 +89,8 @@ def augmented_copies(images: np.ndarray, labels: np.ndarray, amount: int, seed: 
         return images[:0], labels[:0]
     if len(images) == 0:
         raise ValueError("cannot draw augmented copies from no images")
+    import keras
+
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(images), amount)
     augment = augmentation_layers(seed)
@@ -132,7 +120,7 @@ def class_weights(labels: np.ndarray, num_classes: int = 7) -> dict[int, float]:
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, resolution: int = 48, batch_size: int = 32,
                  training: bool = False, augment: bool = False, num_classes: int = 7,
-                 label_smoothing: float = 0.0, seed: int = SEED) -> tf.data.Dataset:
+                 label_smoothing: float = 0.0, seed: int = SEED) -> "tf.data.Dataset":
     """A batched ``tf.data`` pipeline of (image in [-1, 1], label) from uint8 (N, H, W[, 1]) faces.
 
     ``training`` shuffles each epoch; ``augment`` applies ``augmentation_layers`` on
@@ -145,6 +133,8 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, resolution: int = 48, b
         raise ValueError(f"images must be grayscale (N, H, W) or (N, H, W, 1); got shape {images.shape}")
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    import tensorflow as tf
+
     ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, np.int32)))
     if training:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)

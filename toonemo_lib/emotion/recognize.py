@@ -1,16 +1,17 @@
 """Recognise facial expressions: find the faces in a photo and classify each one.
 
-    from toonemo_lib.emotion.recognize import EmotionRecognizer, read_image
+    from toonemo_lib.emotion.recognize import EmotionRecognizer
+    from toonemo_lib.images import read_image
 
     recognizer = EmotionRecognizer()                  # the shipped data/models/emotion_mini_xception.keras
-    recognizer.detect_and_classify(read_image("me.jpg"))
+    recognizer.detect_and_classify(read_image("me.jpg"))   # an RGB image, like every image in the library
     # [{"rect": [x, y, w, h], "label": "Happy", "probs": {"Angry": 0.01, ..., "Neutral": 0.05}}]
     recognizer.classify([crop1, crop2])               # (2, 7) probabilities in EMOTIONS order
 
 and on the command line (`toonemo emotion --help`):
 
-    toonemo emotion face.png                          # the whole image is one face crop
-    toonemo emotion photo.jpg --detect-face --json    # every face the Haar cascade finds
+    toonemo emotion photo.jpg --json                  # every face the Haar cascade finds
+    toonemo emotion face.png --whole-image            # the whole image is one face crop
 
 Design choices, each measured or checked rather than assumed:
 
@@ -54,14 +55,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..config import DATA_DIR, EMOTIONS
 from ..faces.detect import detect_faces, load_cascade
+from ..images import draw_boxes, to_gray
 
-# `.datasets.pipeline` (preprocess_faces, to_grayscale) imports TensorFlow, so it is
-# imported where it is used: registering the `emotion` command must stay instant.
+# `.pipeline` (preprocess_faces) imports TensorFlow, so it is imported where it is
+# used: registering the `emotion` command must stay instant.
 
 SHIPPED_MODEL = DATA_DIR / "models" / "emotion_mini_xception.keras"
 CASCADE = "haarcascade_frontalface_alt2.xml"  # one of OpenCV's bundled cascades
@@ -71,46 +72,35 @@ TRAIN_HINT = ("train and export one with `python -m toonemo_lib.emotion.train --
               "--out runs/shipped --export MODEL.keras`, or pass another model's path")
 
 
-def read_image(path) -> np.ndarray:
-    """An image file as a BGR uint8 (H, W, 3) array.
-
-    A missing file raises FileNotFoundError; a directory, an empty file or anything
-    OpenCV cannot decode raises ValueError naming the file.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such image file: {path}")
-    if not path.is_file():
-        raise ValueError(f"{path} is not a file")
-    data = np.fromfile(str(path), dtype=np.uint8)  # unlike cv2.imread, works with any path on any OS
-    image = None
-    if data.size:
-        try:
-            image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-        except cv2.error:
-            image = None
-    if image is None or image.size == 0:
-        raise ValueError(f"{path} is not a readable image (empty, corrupt or an unsupported format)")
-    return image
-
-
-def _load_model(path: Path):
-    """The Keras model at `path`, with clear errors for a missing file or a non-model."""
-    import keras
-
+def _check_model_file(path: Path) -> None:
+    """Clear errors for a missing model file or a folder, before anything reads it."""
     if not path.exists():
         raise FileNotFoundError(f"no emotion model at {path}: {TRAIN_HINT}")
     if not path.is_file():
         raise ValueError(f"the emotion model {path} is not a file (expected a Keras .keras file)")
+
+
+def _load_model(path: Path):
+    """The Keras model at `path`, with clear errors for a missing file or a non-model."""
+    import textwrap
+
+    _check_model_file(path)  # before Keras (and TensorFlow) load: a wrong path fails at once
+    import keras
+
     try:
         return keras.saving.load_model(str(path), compile=False)
     except Exception as err:  # Keras raises many types (ValueError, BadZipFile, OSError, ...)
         reason = next((ln.strip() for ln in str(err).splitlines() if ln.strip()), "")
-        raise ValueError(f"{path} is not a loadable Keras model ({type(err).__name__}: {reason[:200]})") from None
+        reason = textwrap.shorten(reason, 200, placeholder=" ...")  # whole words only
+        raise ValueError(f"{path} is not a loadable Keras model ({type(err).__name__}: {reason})") from None
 
 
 def _check_contract(model, path) -> tuple[int, int]:
-    """(height, width) of a model that takes (None, H, W, 1) and outputs 7 classes."""
+    """(height, width) of a model that takes (None, H, W, 1) and outputs 7 classes.
+
+    `model` is the Keras model or its `LiteClassifier` (both have `input_shape` and
+    `output_shape`, the batch being None or -1); the softmax is checked by a probe call.
+    """
     try:
         shape, out = model.input_shape, model.output_shape
     except (AttributeError, RuntimeError, ValueError):  # e.g. an unbuilt subclassed model
@@ -155,8 +145,8 @@ class EmotionRecognizer:
             raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         self.backend = ("lite" if lite_available() else "tensorflow") if backend == "auto" else backend
         self.model_path = Path(model_path) if model_path is not None else SHIPPED_MODEL
-        self.model = _load_model(self.model_path)
-        self.input_size = _check_contract(self.model, self.model_path)
+        _check_model_file(self.model_path)
+        self._model = None  # the Keras model, loaded only when needed (see `model`)
         self.flip_tta = bool(flip_tta)
         self.detect_side = int(detect_side)
         self.cascade_name = cascade
@@ -164,16 +154,27 @@ class EmotionRecognizer:
         self.scale_factor = float(scale_factor)
         self.min_neighbors = int(min_neighbors)
         self.min_size = float(min_size)
-        self._forward = self._lite_forward() if self.backend == "lite" else self._tensorflow_forward()
+        # The LiteRT backend checks the contract on the interpreter: with the conversion
+        # cached, neither Keras nor TensorFlow is imported (a second or more saved per start).
+        if self.backend == "lite":
+            self._forward = self._lite_forward()
+            self.input_size = _check_contract(self._forward, self.model_path)
+        else:
+            self.input_size = _check_contract(self.model, self.model_path)
+            self._forward = self._tensorflow_forward()
         probe = self._predict(np.zeros((1, *self.input_size, 1), np.float32))  # also warms the trace up
         if not (np.all(probe >= -1e-6) and abs(float(probe.sum()) - 1.0) < 1e-3):
             raise ValueError(f"the emotion model {self.model_path} does not output probabilities "
                              f"(its last layer should be a softmax)")
 
     def _lite_forward(self):
-        from .lite import LiteClassifier, cached_tflite
+        from .lite import LiteClassifier, cached_tflite, tflite_path
 
-        return LiteClassifier(cached_tflite(self.model_path, self.model))
+        cached = tflite_path(self.model_path)
+        if not cached.exists():  # converted once per model file; only this needs the Keras model
+            _check_contract(self.model, self.model_path)
+            cached = cached_tflite(self.model_path, self.model)
+        return LiteClassifier(cached)
 
     def _tensorflow_forward(self):
         import tensorflow as tf
@@ -182,6 +183,13 @@ class EmotionRecognizer:
         spec = tf.TensorSpec((None, *self.input_size, 1), tf.float32)
         # One trace serves every batch size; about 10x faster than eager at batch 1.
         return tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    @property
+    def model(self):
+        """The Keras model, loaded at first use: the LiteRT backend runs without it."""
+        if self._model is None:
+            self._model = _load_model(self.model_path)
+        return self._model
 
     @property
     def resolution(self) -> int:
@@ -193,13 +201,13 @@ class EmotionRecognizer:
     def classify(self, faces) -> np.ndarray:
         """Face crops -> (N, 7) probabilities in `EMOTIONS` order, rows summing to 1.
 
-        `faces` is a list of crops (each gray (H, W) or BGR (H, W, 3), any size), an
-        (N, H, W) or (N, H, W, C) array, or one face (a 2-D gray or H x W x 3 BGR array).
+        `faces` is a list of crops (each gray (H, W) or RGB (H, W, 3), any size), an
+        (N, H, W) or (N, H, W, C) array, or one face (a 2-D gray or H x W x 3 RGB array).
         All faces (and, with `flip_tta`, their mirror images) go through the model in one
         call.  Invalid crops raise ValueError.
         """
         if isinstance(faces, np.ndarray) and faces.ndim == 3 and faces.shape[-1] in (3, 4):
-            faces = [faces]  # one BGR(A) face, not a stack of 3-pixel-wide gray ones
+            faces = [faces]  # one RGB(A) face, not a stack of 3-pixel-wide gray ones
         from .pipeline import predict_with_flip, preprocess_faces
 
         x = preprocess_faces(faces, self.resolution)
@@ -209,24 +217,20 @@ class EmotionRecognizer:
         return probs / probs.sum(axis=1, keepdims=True)
 
     def find_faces(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
-        """Frontal faces in a gray or BGR image, as full-resolution (x, y, w, h), largest first."""
-        from .pipeline import to_grayscale
-
-        return detect_faces(to_grayscale(image), cascade=self.cascade_name, scale_factor=self.scale_factor,
+        """Frontal faces in an RGB (or gray) image, as full-resolution (x, y, w, h), largest first."""
+        return detect_faces(to_gray(image), cascade=self.cascade_name, scale_factor=self.scale_factor,
                             min_neighbors=self.min_neighbors, min_size=self.min_size,
                             max_side=self.detect_side, equalize=False)
 
     def detect_and_classify(self, image: np.ndarray, detect_face: bool = True) -> list[dict]:
         """One record per face, largest first: {"rect": [x, y, w, h], "label": ..., "probs": {...}}.
 
-        `image` is BGR uint8 (H, W, 3) or gray (H, W).  With `detect_face` every face the
+        `image` is RGB uint8 (H, W, 3) or gray (H, W).  With `detect_face` every face the
         cascade finds is classified (none found: []); without it the whole image is one
         face with rect [0, 0, W, H].  `probs` maps each of `EMOTIONS`, in order, to a
         Python float; `label` is the most probable one.
         """
-        from .pipeline import to_grayscale
-
-        gray = to_grayscale(image)
+        gray = to_gray(image)
         height, width = gray.shape
         rects = self.find_faces(gray) if detect_face else [(0, 0, width, height)]
         if not rects:
@@ -244,20 +248,9 @@ EMOTION_COLOURS = {"Angry": (220, 40, 40), "Disgust": (120, 160, 30), "Fear": (1
                    "Neutral": (150, 150, 150)}
 
 
-def draw_emotions(image: np.ndarray, records: list[dict], bgr: bool = False) -> np.ndarray:
-    """A copy of ``image`` with each face's box and "label probability" drawn on it."""
-    canvas = np.ascontiguousarray(image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB))
-    thickness = max(1, round(max(canvas.shape[:2]) / 250))
-    for record in records:
-        x, y, w, h = record["rect"]
-        colour = EMOTION_COLOURS[record["label"]]
-        colour = colour[::-1] if bgr else colour
-        text = f"{record['label']} {record['probs'][record['label']]:.2f}"
-        scale = max(0.4, w / 220)
-        cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, thickness)
-        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        top = max(0, y - th - 6)
-        cv2.rectangle(canvas, (x, top), (x + tw + 4, top + th + 6), colour, -1)
-        cv2.putText(canvas, text, (x + 2, top + th + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255),
-                    thickness, cv2.LINE_AA)
-    return canvas
+def draw_emotions(image: np.ndarray, records: list[dict]) -> np.ndarray:
+    """A copy of an RGB (or gray) ``image`` with each face's box and "label probability" drawn."""
+    labels = [record["label"] for record in records]
+    return draw_boxes(image, [record["rect"] for record in records],
+                      color=[EMOTION_COLOURS[label] for label in labels],
+                      labels=[f"{label} {record['probs'][label]:.2f}" for label, record in zip(labels, records)])

@@ -16,6 +16,11 @@ How the table's columns become a configuration (``config_for_row``):
   the table's "4" counts the convolution blocks of that reference (2 stem + 2 residual),
   so it maps to ``big_xception``'s default ``blocks=2``.  "origin" -> Chollet's Xception
   with its default three entry-flow blocks (the table's 4 is not a knob of that network).
+
+Short rows need settled BatchNorm statistics to mean anything: pass ``bn_recalibration=20``
+(any ``TrainConfig`` field) to ``seed_configs`` and every validation of the row re-estimates
+them first (``train.recalibrate_batchnorm``; the module docstring of ``train`` says why).
+Compare each row with ``evaluate.majority_rate``: the accuracy of always answering the commonest class.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from toonemo_lib.config import DATA_DIR, SEED, Profile, get_profile
+from toonemo_lib.config import DATA_DIR, SEED
 from toonemo_lib.emotion.evaluate import evaluate, ms_per_face
 from toonemo_lib.emotion.models import TrainConfig, big_xception, xception
 from toonemo_lib.emotion.train import train
@@ -160,26 +165,30 @@ def _nominal_augmentation(model_id: str, config: TrainConfig, seed_table: pd.Dat
     return str(match.iloc[0]) if len(match) else format_augmentation(config.augmentation)
 
 
-def run_grid(configs: Sequence[tuple[str, TrainConfig]], data: dict, profile: str | Profile = "smoke",
-             out_dir=None, verbose: int = 0, seed_table: pd.DataFrame | None = None) -> pd.DataFrame:
+def run_grid(configs: Sequence[tuple[str, TrainConfig]], data: dict, out_dir, *, train_limit: int = 0,
+             timing_repeats: int = 3, verbose: int = 0, seed_table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Train and evaluate each ``(model_id, config)``; one table row per run.
 
-    ``data`` maps "train" and "val" to (uint8 images N x H x W, int labels).  The
-    profile's notebook-05 settings give ``train_limit`` (training images per row,
-    0 = all; a seeded subsample) and ``timing_repeats``.  Row ``id`` lives in
-    ``out_dir/row_<id>``: training resumes there from its last finished epoch, a
-    finished row is not retrained, and its result is cached in ``result.json`` so a
-    re-run returns at once.
+    ``data`` maps "train" and "val" to (uint8 images N x H x W, int labels).
+    ``train_limit`` is the number of training images per row (0 = all; a seeded subsample),
+    ``timing_repeats`` the number of timed forward passes behind ``ms/face`` (the median).
+    Row ``id`` lives in ``out_dir/row_<id>``: training resumes there from its last finished
+    epoch, a finished row is not retrained, and its result is cached in ``result.json`` so
+    a re-run returns at once.
 
     Val Acc / Val Loss are measured on ``data["val"]`` with the best checkpoint
     (``best.keras``, highest validation accuracy); Val Loss is the plain cross-entropy.
+    A row with ``bn_recalibration`` (see the module docstring) was validated, checkpointed
+    and is evaluated with BatchNorm statistics re-estimated on its training faces.
     """
     if out_dir is None:
         raise ValueError("run_grid needs an out_dir for its resumable run folders")
-    profile = get_profile(profile) if isinstance(profile, str) else profile
-    settings = profile.settings("05")
-    train_limit = int(settings.get("train_limit", 0) or 0)
-    repeats = int(settings.get("timing_repeats", 3))
+    if isinstance(train_limit, str) or isinstance(timing_repeats, str):
+        raise TypeError("run_grid takes values (train_limit=..., timing_repeats=...), not a profile name")
+    train_limit = int(train_limit or 0)
+    repeats = int(timing_repeats)
+    if train_limit < 0 or repeats < 1:
+        raise ValueError(f"train_limit must be >= 0 and timing_repeats >= 1, got {train_limit} and {repeats}")
     seed_table = load_seed_table() if seed_table is None else seed_table
     out_dir = Path(out_dir)
 
@@ -249,11 +258,13 @@ def side_by_side(seed_table: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFra
     return table[order + [c for c in ("Parameters", "ms/face") if c in table]].set_index("Model")
 
 
-def plot_grid(table: pd.DataFrame, ax=None, seed_table: pd.DataFrame | None = None, metric: str = "Val Acc"):
+def plot_grid(table: pd.DataFrame, ax=None, seed_table: pd.DataFrame | None = None, metric: str = "Val Acc",
+              majority: float | None = None):
     """Bars of ``metric`` per row, seed vs measured; returns the figure.
 
     ``table`` is ``run_grid``'s output (compared with ``seed_table``, by default the
-    shipped one) or ``side_by_side``'s.
+    shipped one) or ``side_by_side``'s.  ``majority`` (``evaluate.majority_rate`` of the
+    validation labels) draws the accuracy of always answering the commonest class.
     """
     if f"{metric} (seed)" not in table.columns:
         table = side_by_side(load_seed_table() if seed_table is None else seed_table, table)
@@ -273,8 +284,34 @@ def plot_grid(table: pd.DataFrame, ax=None, seed_table: pd.DataFrame | None = No
     ax.set_xticks(x, labels, fontsize=8)
     values = pd.concat([table[f"{metric} (seed)"], table[f"{metric} (measured)"]]).dropna()
     top = float(values.max()) if len(values) else 1.0
+    if majority is not None:
+        ax.axhline(majority, color="tab:red", ls="--", lw=1, label=f"always the commonest class ({majority:.3f})")
+        top = max(top, majority)
     ax.set(ylabel=metric, ylim=(0, top * 1.3 if top > 0 else 1.0),
            title=f"Table 1 of seed 000: {metric}, seed vs measured")
     ax.legend(fontsize=8, ncols=2, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def shipped_vs_seed_markdown(card: dict, seed_table: pd.DataFrame | None = None) -> str:
+    """Markdown comparing the shipped model's card with the seed's best row, figures from both."""
+    seed_table = load_seed_table() if seed_table is None else seed_table
+    best = seed_table.loc[seed_table["Val Acc"].idxmax()]
+    accuracy = card["publictest"]["accuracy_flip_tta"]
+    relation = "below" if accuracy < best["Val Acc"] else "above"
+    return (f"The shipped model was trained for {card['epochs_trained']} epochs (best: epoch {card['best_epoch']}) "
+            f"on {card['trained_on']}; with flip test-time augmentation it reaches **{accuracy:.4f}** on PublicTest "
+            f"({card['publictest']['accuracy']:.4f} without), {abs(accuracy - best['Val Acc']):.4f} {relation} the "
+            f"seed's best row (model {best['Model']}: {best['Architecture']}, {best['Resolution']}, "
+            f"{best['# of Conv Blocks']} blocks, {best['Val Acc']:.4f}).")
+
+
+def grid_markdown(grid: pd.DataFrame, majority: float) -> str:
+    """Markdown reading ``run_grid``'s Val Acc against ``majority`` (``evaluate.majority_rate``)."""
+    rows = [f"row {row['Model']} {row['Val Acc']:.3f} ({row['Val Acc'] - majority:+.3f})" for _, row in grid.iterrows()]
+    beaten = int((grid["Val Acc"] > majority).sum())
+    verdict = ("every row learned something" if beaten == len(grid) else
+               f"{len(grid) - beaten} of {len(grid)} rows did not beat it: they learned nothing usable")
+    return (f"Always answering the commonest validation class would score **{majority:.3f}**. "
+            f"Measured: {', '.join(rows)}; {verdict}.")

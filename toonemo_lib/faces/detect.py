@@ -5,8 +5,9 @@ are also easily fooled.  So the helpers here are conservative: `find_eyes` only
 returns a pair of eyes that is plausible for the face it belongs to, and callers
 fall back to the face box (or to nothing) rather than trust a doubtful pair.
 
-Images are H x W x 3 RGB or H x W gray uint8 arrays; boxes are (x, y, w, h) in the
-pixel coordinates of the image passed in; points are (x, y) floats.
+Images are H x W x 3 RGB (or RGBA) or H x W gray uint8 arrays, made gray by
+`toonemo_lib.images.to_gray`; boxes are (x, y, w, h) in the pixel coordinates of the
+image passed in; points are (x, y) floats.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import math
 
 import cv2
 import numpy as np
+
+from ..images import to_gray
 
 FACE_CASCADE = "haarcascade_frontalface_default.xml"
 EYE_CASCADES = ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml")
@@ -35,12 +38,6 @@ def load_cascade(name: str) -> cv2.CascadeClassifier:
     if cascade.empty():
         raise FileNotFoundError(f"OpenCV could not load the cascade {path}")
     return cascade
-
-
-def to_gray(img: np.ndarray) -> np.ndarray:
-    """A contrast-equalised uint8 grayscale copy, the input Haar cascades expect."""
-    gray = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    return cv2.equalizeHist(np.ascontiguousarray(gray, dtype=np.uint8))
 
 
 def detection_scale(shape, max_side: int = DETECT_MAX_SIDE) -> float:
@@ -64,8 +61,7 @@ def detect_faces(img: np.ndarray, *, min_neighbors: int = 5, min_size: float = 0
     step and vote threshold.  `equalize` equalises the histogram first.
     """
     scale = detection_scale(img.shape, max_side)
-    gray = to_gray(img) if equalize else np.ascontiguousarray(
-        img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    gray = to_gray(img, equalize=equalize)
     if scale != 1.0:
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=interpolation)
@@ -95,12 +91,12 @@ def detect_eyes(img: np.ndarray, face_box, cascade_name: str = EYE_CASCADES[0]) 
     # Eyes sit in the upper ~60% of a Haar face box; searching only there keeps the
     # nostrils and mouth, the usual false eyes, out of the results.
     top = img[max(y, 0):max(y + int(0.6 * h), 0), max(x, 0):max(x + w, 0)]
-    if top.size == 0:
+    if min(top.shape[:2]) < 2:  # a box at the image's edge, or too small to hold eyes
         return []
     # Resize the face so that its width is about 200 px: the eye cascade is trained on
     # 20 x 20 windows and works best when an eye spans 30-60 px.
     scale = 200.0 / max(w, 1)
-    gray = to_gray(top)
+    gray = to_gray(top, equalize=True)
     gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
     found = load_cascade(cascade_name).detectMultiScale(
         gray, scaleFactor=1.05, minNeighbors=4, minSize=(20, 20), maxSize=(90, 90)

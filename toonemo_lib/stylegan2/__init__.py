@@ -7,10 +7,11 @@
     logits = nets.D(img)                                          # [N, 1]
 
 Models take numpy arrays or tensors and return `tf.Tensor`s (use `.numpy()`);
-the helpers `generate_images`, `style_mix` and `truncation_sweep` return numpy uint8.
+the helpers `generate_images`, `style_mix` and `truncation_sweep` return numpy uint8
+(`generator_to_uint8`: NVIDIA's mapping of [-1, 1] floats).
 """
 
-from .generate import generate_images, to_uint8, z_from_seeds
+from .generate import generate_images, generator_to_uint8, z_from_seeds
 from .mixing import (mix_styles, style_groups, style_mix, truncation_sweep, ws_row_layers,
                      ws_rows_by_resolution)
 from .networks import (Discriminator, Generator, MappingNetwork, SynthesisNetwork, channel_count,
@@ -21,8 +22,8 @@ from .saving import load_network, save_network
 
 __all__ = [
     "Discriminator", "ForbiddenGlobalError", "Generator", "MappingNetwork", "OfficialNetworks",
-    "OfficialPickleError", "SynthesisNetwork", "channel_count", "generate_images",
+    "OfficialPickleError", "SynthesisNetwork", "channel_count", "generate_images", "generator_to_uint8",
     "load_network", "load_official_pickle", "mix_styles", "num_ws_for", "read_official_pickle",
-    "save_network", "style_groups", "style_mix", "to_uint8", "truncate", "truncation_sweep",
+    "save_network", "style_groups", "style_mix", "truncate", "truncation_sweep",
     "ws_row_layers", "ws_rows_by_resolution", "z_from_seeds",
 ]

@@ -21,13 +21,14 @@ def tiny_generator(resolution=32, seed=0, w_avg_samples=2000):
     return G
 
 
-def course_generator(profile, resolution=32, seed=0):
-    """The generator notebook 01 shows: FFHQ in the ``gpu`` profile when it can be had, else a tiny one.
+def course_generator(use_ffhq: bool = False, resolution=32, seed=0):
+    """The generator notebook 01 shows: NVIDIA's FFHQ model when ``use_ffhq`` and it can be had, else a tiny one.
 
-    Returns ``(G, description)``.  A missing or failed FFHQ download is reported
-    and the tiny generator used instead, so the notebook always runs through.
+    Returns ``(G, description)``.  With ``use_ffhq`` the FFHQ pickle is fetched into the cache
+    (a download the first time); a missing or failed download is reported and the tiny
+    generator of ``resolution`` used instead, so the notebook always runs through.
     """
-    if profile == "gpu":
+    if use_ffhq:
         from ..download import DownloadError, fetch_artefact
 
         try:
@@ -80,9 +81,9 @@ def spike_suppression_modulated(spike_heights, size=32, channels=8, seed=0):
 
 def swap_style_rows(G, z_a, z_b, rows, noise_mode="const"):
     """Images of ``z_a`` whose W rows ``rows`` come from ``z_b`` (uint8)."""
-    from .generate import to_uint8
+    from .generate import generator_to_uint8
 
     ws_a = np.array(G.mapping(z_a))
     ws_b = np.array(G.mapping(z_b))
     ws_a[:, list(rows)] = ws_b[:, list(rows)]
-    return to_uint8(G.synthesis(ws_a, noise_mode=noise_mode))
+    return generator_to_uint8(G.synthesis(ws_a, noise_mode=noise_mode))

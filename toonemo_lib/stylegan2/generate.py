@@ -9,10 +9,12 @@ def z_from_seeds(seeds, latent_size):
                     ).astype(np.float32)
 
 
-def to_uint8(images):
-    """Float images around [-1, 1] -> uint8 with NVIDIA's display mapping img*127.5 + 128.
+def generator_to_uint8(images):
+    """A generator's float images around [-1, 1] -> uint8 with NVIDIA's mapping img*127.5 + 128.
 
-    Values are clipped to 0..255 and truncated (not rounded), as the official code does.
+    Any layout (NCHW, NHWC, one image): the mapping is per value.  Values are clipped to
+    0..255 and truncated (not rounded), as the official code does.  For images in
+    [0, 1] or [0, 255] use `toonemo_lib.images.as_uint8`.
     """
     images = np.asarray(images, dtype=np.float32)
     return np.clip(images * 127.5 + 128, 0, 255).astype(np.uint8)
@@ -30,7 +32,7 @@ def generate_images(G, seeds, truncation_psi=1.0, truncation_cutoff=None, noise_
         c = None if labels is None else np.asarray(labels, np.float32)[start:start + batch_size]
         img = G(z[start:start + batch_size], c, truncation_psi=truncation_psi,
                 truncation_cutoff=truncation_cutoff, noise_mode=noise_mode)
-        out.append(to_uint8(img))
+        out.append(generator_to_uint8(img))
     if not out:
         return np.zeros((0, G.resolution, G.resolution, G.num_channels), np.uint8)
     return np.concatenate(out)

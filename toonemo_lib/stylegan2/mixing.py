@@ -9,7 +9,7 @@ ToRGB row 2r-3 (shared with the next block's Conv0_up).
 import numpy as np
 import tensorflow as tf
 
-from .generate import to_uint8, z_from_seeds
+from .generate import generator_to_uint8, z_from_seeds
 from .networks import num_ws_for, resolution_log2, truncate
 
 
@@ -81,13 +81,13 @@ def style_mix(G, z_a, z_b, crossover, truncation_psi=1.0, truncation_cutoff=None
     ws_b = G.mapping(as_latents(z_b, G.latent_size), truncation_psi=truncation_psi,
                      truncation_cutoff=truncation_cutoff)
     images = G.synthesis(mix_styles(ws_a, ws_b, crossover), noise_mode=noise_mode)
-    return images if raw else to_uint8(images)
+    return images if raw else generator_to_uint8(images)
 
 
 def truncation_sweep(G, seeds, psis, truncation_cutoff=None, noise_mode="const"):
     """uint8 grid [len(seeds), len(psis), H, W, C]: every seed at every truncation psi."""
     ws = G.mapping(z_from_seeds(seeds, G.latent_size))
     w_avg = tf.convert_to_tensor(G.mapping.w_avg)
-    columns = [to_uint8(G.synthesis(truncate(ws, w_avg, psi, truncation_cutoff),
-                                    noise_mode=noise_mode)) for psi in psis]
+    columns = [generator_to_uint8(G.synthesis(truncate(ws, w_avg, psi, truncation_cutoff),
+                                              noise_mode=noise_mode)) for psi in psis]
     return np.stack(columns, axis=1)
