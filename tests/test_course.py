@@ -49,6 +49,17 @@ def test_run_course_executes_in_order_and_reports_failures(tiny_course, tmp_path
     assert "x.toonemo.record" not in (out / "01_ok.html").read_text()
 
 
+def test_html_reports_render_equations_without_a_network(tmp_path):
+    notebook = tmp_path / "eq.ipynb"
+    nbformat.write(new_notebook(cells=[new_markdown_cell("AdaIN: $$\\sigma(y)\\frac{x-\\mu(x)}{\\sigma(x)}+\\mu(y)$$")]),
+                   str(notebook))
+    html = course.export_html(notebook).read_text()
+    assert 'src="mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"' in html
+    assert "libs/mathjax" not in html  # no CDN copy of MathJax
+    assert (tmp_path / "mathjax" / "MathJax.js").stat().st_size > 10_000
+    assert (tmp_path / "mathjax" / "config" / "TeX-AMS-MML_HTMLorMML-full.js").exists()
+
+
 def test_cli_exit_codes_and_only(tiny_course, tmp_path, capsys):
     assert cli.main(["run", "--profile", "smoke", "--only", "1", "--notebooks", str(tiny_course),
                         "--out", str(tmp_path / "r")]) == 0

@@ -265,7 +265,30 @@ def run_notebook(
     return executed
 
 
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # nbconvert's own choice, served from its CDN by default
+
+
+def offline_mathjax(folder: Path) -> str:
+    """Copy MathJax beside the HTML reports in ``folder`` once; the URL a report there loads it from.
+
+    nbconvert's HTML loads MathJax from a CDN, so a report opened offline (a workshop
+    room, a train) shows raw TeX.  The ``jupyter-server-mathjax`` package ships MathJax 2.7,
+    the version nbconvert's template is written for; a relative URL keeps a reports folder
+    movable as a whole.
+    """
+    import shutil
+
+    import jupyter_server_mathjax
+
+    target = Path(folder) / "mathjax"
+    if not (target / "MathJax.js").exists():
+        source = Path(jupyter_server_mathjax.__file__).parent / "static"
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    return f"mathjax/MathJax.js?config={MATHJAX_CONFIG}"
+
+
 def export_html(notebook: Path) -> Path:
+    """The executed notebook as HTML beside it, with its equations rendered without a network."""
     import nbconvert
     import nbformat
 
@@ -275,7 +298,8 @@ def export_html(notebook: Path) -> Path:
     for cell in nb.cells:  # recorded values are for tests; HTML cannot show them
         if cell.get("outputs"):
             cell.outputs = [o for o in cell.outputs if MIME_TYPE not in o.get("data", {})]
-    body, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
+    exporter = nbconvert.HTMLExporter(mathjax_url=offline_mathjax(notebook.parent))
+    body, _ = exporter.from_notebook_node(nb)
     path = notebook.with_suffix(".html")
     path.write_text(body, encoding="utf-8")
     return path
