@@ -22,3 +22,19 @@ def shared_dir() -> Path:
     if not root.is_dir():
         pytest.skip(f"shared data folder {root} is absent (set TOONEMO_SHARED to use another place)")
     return root
+
+
+@pytest.fixture
+def phone_jpeg(tmp_path) -> Path:
+    """A 40x20 JPEG whose left half is white, stored sideways with EXIF orientation 6, as phones do."""
+    import numpy as np
+    from PIL import Image
+
+    img = np.zeros((20, 40, 3), np.uint8)
+    img[:, :20] = 255                       # white left half of a landscape image
+    pil = Image.fromarray(img)
+    exif = pil.getexif()
+    exif[0x0112] = 6                        # "rotate 90 degrees clockwise to display"
+    path = tmp_path / "phone.jpg"
+    pil.save(path, exif=exif, quality=95)
+    return path

@@ -42,14 +42,8 @@ def test_normalize_to_a_power_of_two(tmp_path):
             normalize_image(path, bad)
 
 
-def test_normalize_takes_pillow_images_upright_and_arrays_with_alpha(tmp_path):
-    img = np.zeros((20, 40, 3), np.uint8)
-    img[:, :20] = 255                       # white left half of a landscape image
-    pil = Image.fromarray(img)
-    exif = pil.getexif()
-    exif[0x0112] = 6                        # "rotate 90 degrees clockwise to display"
-    pil.save(tmp_path / "phone.jpg", exif=exif, quality=95)
-    with Image.open(tmp_path / "phone.jpg") as opened:
+def test_normalize_takes_pillow_images_upright_and_arrays_with_alpha(phone_jpeg):
+    with Image.open(phone_jpeg) as opened:
         out = normalize_image(opened, 16, square="pad", background="black")
     assert out[:, :3].max() < 30 and out[:, -3:].max() < 30         # portrait: padded left and right
     assert out[:7, 5:11].min() > 200 and out[-7:, 5:11].max() < 50  # the white half on top

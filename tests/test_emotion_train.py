@@ -10,7 +10,6 @@ import pytest
 from toonemo_lib.datasets.synthetic import synthetic_faces
 from toonemo_lib.emotion.models import TrainConfig
 from toonemo_lib.emotion.train import train
-from toonemo_lib.runs import read_log
 
 
 @pytest.fixture(scope="module")

@@ -144,14 +144,8 @@ def test_grayscale_becomes_rgb(tmp_path):
     assert out.shape == (3, 5, 3) and (out == 77).all()
 
 
-def test_exif_orientation_is_applied(tmp_path):
-    img = np.zeros((20, 40, 3), np.uint8)
-    img[:, :20] = 255                       # white left half of a landscape image
-    pil = Image.fromarray(img)
-    exif = pil.getexif()
-    exif[0x0112] = 6                        # "rotate 90 degrees clockwise to display"
-    pil.save(tmp_path / "phone.jpg", exif=exif, quality=95)
-    out = read_image(tmp_path / "phone.jpg")
+def test_exif_orientation_is_applied(phone_jpeg):
+    out = read_image(phone_jpeg)
     assert out.shape == (40, 20, 3)         # now portrait
     assert out[:15].mean() > 200 and out[-15:].mean() < 50   # the white half is on top
 

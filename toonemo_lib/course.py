@@ -15,7 +15,7 @@ from typing import Iterable, Optional
 
 import pandas as pd
 
-from .config import NOTEBOOKS_DIR, PROFILES, cache_dir, get_profile
+from .config import NOTEBOOKS_DIR, cache_dir, get_profile
 
 KERNEL_NAME = "toonemo-python"
 INJECTED_PARAMETERS = ("PROFILE", "OUTPUT_DIR")

@@ -186,7 +186,7 @@ def style_transfer_widget(content: np.ndarray, style: np.ndarray, levels: int):
     def show(alpha=1.0, finest_restyled=0, coarsest_restyled=levels - 1):
         mask = [finest_restyled <= k <= coarsest_restyled for k in range(levels)]
         image = pyramid_style_transfer(content, style, levels, alpha=alpha, use_levels=mask)
-        fig = image_grid([content, style, image], ["content", "style", f"alpha={alpha:.2f}, levels {finest_restyled}-{coarsest_restyled}"], size=3)
+        image_grid([content, style, image], ["content", "style", f"alpha={alpha:.2f}, levels {finest_restyled}-{coarsest_restyled}"], size=3)
         plt.show()
         return image
 

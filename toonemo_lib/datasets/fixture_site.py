@@ -123,7 +123,7 @@ def scene_hashes(scenes, views=None) -> list[int]:
 
 def on_background(image: np.ndarray, mask: np.ndarray, color=(255, 255, 255)) -> np.ndarray:
     """The face of a scene on a flat colour (what an RGBA copy composited on it looks like)."""
-    from .images import parse_color
+    from ..images import parse_color
 
     out = np.empty_like(image)
     out[:] = parse_color(color)

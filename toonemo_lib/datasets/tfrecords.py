@@ -36,13 +36,16 @@ import math
 import re
 import zipfile
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import cv2
 import numpy as np
 import tensorflow as tf  # toonemo_lib/__init__ has already set TensorFlow's environment
 
 from .images import check_resolution
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _LEVEL_FILE = re.compile(r"^(?P<name>.+)-r(?P<log2>\d\d)\.tfrecords$")
 
@@ -358,7 +361,7 @@ def read_zip(
 # Proof by reading back.
 
 
-def roundtrip_report(path, expected) -> "pd.DataFrame":
+def roundtrip_report(path, expected) -> pd.DataFrame:
     """Read a written data set back and compare every image with what should be in it.
 
     ``path``: a folder of NAME-rXX.tfrecords (or one such file), or a stylegan2-ada zip.

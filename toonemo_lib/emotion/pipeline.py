@@ -9,12 +9,18 @@ call of ``toonemo emotion`` then never pays TensorFlow's seconds of import.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
 from toonemo_lib.config import SEED
 from toonemo_lib.images import to_gray
+
+if TYPE_CHECKING:  # imported where used: see the module docstring
+    import keras
+    import tensorflow as tf
 
 
 def preprocess_faces(faces, resolution: int = 48) -> np.ndarray:
@@ -52,7 +58,7 @@ def predict_with_flip(predict, x: np.ndarray) -> np.ndarray:
     return (probs[:n] + probs[n:]) / 2.0
 
 
-def augmentation_layers(seed: int = SEED, strength: float = 1.0) -> "keras.Sequential":
+def augmentation_layers(seed: int = SEED, strength: float = 1.0) -> keras.Sequential:
     """Keras preprocessing layers: mirror, small rotation/shift/zoom, brightness/contrast.
 
     Images are expected in [-1, 1]; ``strength`` scales every range (0 turns them off).
@@ -120,7 +126,7 @@ def class_weights(labels: np.ndarray, num_classes: int = 7) -> dict[int, float]:
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, resolution: int = 48, batch_size: int = 32,
                  training: bool = False, augment: bool = False, num_classes: int = 7,
-                 label_smoothing: float = 0.0, seed: int = SEED) -> "tf.data.Dataset":
+                 label_smoothing: float = 0.0, seed: int = SEED) -> tf.data.Dataset:
     """A batched ``tf.data`` pipeline of (image in [-1, 1], label) from uint8 (N, H, W[, 1]) faces.
 
     ``training`` shuffles each epoch; ``augment`` applies ``augmentation_layers`` on
