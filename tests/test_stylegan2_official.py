@@ -271,3 +271,198 @@ def test_official_ffhq_kwargs_resolve_to_tf1_defaults():
     d = discriminator_kwargs(stub(stored, "D_stylegan2"), "D")
     assert (d["mbstd_group_size"], d["mbstd_num_features"], d["architecture"]) == (4, 1, "resnet")
     assert (d["fmap_base"], d["fmap_max"]) == (16384, 512)
+
+
+# --------------------------------------------------------------------------- writing
+
+# Every global an official file names (README section 7); nothing of toonemo.
+OFFICIAL_GLOBALS = {("dnnlib.tflib.network", "Network"), ("numpy.core.multiarray", "_reconstruct"),
+                    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar")}
+# static_kwargs stylegan2-ada-pytorch's legacy.py accepts (it raises on any other key).
+LEGACY_G_KWARGS = {"latent_size", "label_size", "dlatent_size", "resolution", "num_channels",
+                   "mapping_layers", "label_fmaps", "mapping_fmaps", "mapping_nonlinearity",
+                   "mapping_lrmul", "w_avg_beta", "fmap_base", "fmap_max", "num_fp16_res",
+                   "conv_clamp", "architecture", "resample_kernel", "use_noise", "nonlinearity",
+                   "truncation_psi", "truncation_cutoff", "style_mixing_prob", "structure",
+                   "conditioning", "fused_modconv"}
+LEGACY_D_KWARGS = {"label_size", "resolution", "num_channels", "architecture", "fmap_base",
+                   "fmap_max", "num_fp16_res", "conv_clamp", "mapping_fmaps", "nonlinearity",
+                   "resample_kernel", "freeze_layers", "mapping_layers", "mapping_lrmul",
+                   "mbstd_group_size", "mbstd_num_features", "structure"}
+
+
+def pickle_globals(data):
+    """(module, name) of every global a pickle asks for while it loads."""
+    found = set()
+
+    class Recorder(RestrictedUnpickler):
+        def find_class(self, module, name):
+            found.add((module, name))
+            return super().find_class(module, name)
+
+    Recorder(io.BytesIO(data)).load()
+    return found
+
+
+def assert_same_states(a, b, label, compare_src=True):
+    """Two Network states with equal fields and bit-identical variables, in the same order."""
+    sa, sb = a.state, b.state
+    assert list(sa) == list(sb), label
+    for key in ("version", "name", "static_kwargs", "build_func_name") + \
+            (("build_module_src",) if compare_src else ()):
+        assert sa[key] == sb[key], f"{label}: {key}"
+    assert [n for n, _ in sa["variables"]] == [n for n, _ in sb["variables"]], label
+    for (name, x), (_, y) in zip(sa["variables"], sb["variables"]):
+        assert type(x) is type(y) and x.dtype == y.dtype == np.float32, f"{label}/{name}"
+        assert np.shape(x) == np.shape(y) and x.tobytes() == y.tobytes(), f"{label}/{name}"
+    assert list(sa["components"]) == list(sb["components"]), label
+    for key in sa["components"]:
+        assert_same_states(sa["components"][key], sb["components"][key], f"{label}/{key}",
+                           compare_src)
+
+
+def small_networks():
+    from toonemo_lib.stylegan2 import Discriminator, Generator
+
+    kwargs = dict(resolution=16, latent_size=16, dlatent_size=16, mapping_layers=2,
+                  mapping_fmaps=16, fmap_base=64, fmap_max=16)
+    G, Gs = Generator(seed=1, **kwargs), Generator(seed=2, **kwargs)
+    rng = np.random.default_rng(0)
+    for net in (G, Gs):  # biases, styles and noise strengths start at 0: make them count
+        for var in net.tf1_variables().values():
+            var.assign((var.numpy() + rng.normal(0, 0.2, var.shape)).astype(np.float32))
+    return G, Discriminator(resolution=16, fmap_base=64, fmap_max=16, seed=3), Gs
+
+
+def test_saved_pickle_loads_back_bit_identical(tmp_path):
+    from toonemo_lib.stylegan2 import save_official_pickle
+
+    nets = small_networks()
+    path = save_official_pickle(*nets, tmp_path / "out" / "net.pkl")
+    back = load_official_pickle(path)
+    for original, loaded in zip(nets, back):
+        assert {k: v for k, v in loaded.get_config().items() if k != "name"} == \
+            {k: v for k, v in original.get_config().items() if k != "name"}
+        ours = loaded.tf1_variables()
+        for name, var in original.tf1_variables().items():
+            assert ours[name].numpy().tobytes() == var.numpy().tobytes(), name
+    z = np.random.RandomState(0).randn(4, 16).astype(np.float32)
+    img = nets[2](z, truncation_psi=0.7)
+    np.testing.assert_array_equal(back.Gs(z, truncation_psi=0.7), img)
+    np.testing.assert_array_equal(back.G(z), nets[0](z))
+    np.testing.assert_array_equal(back.D(img), nets[1](img))
+    assert not (tmp_path / "out" / "net.pkl.part").exists()
+
+
+def test_saved_pickle_has_the_official_layout(tmp_path):
+    from toonemo_lib.stylegan2 import save_official_pickle
+
+    data = save_official_pickle(*small_networks(), tmp_path / "net.pkl").read_bytes()
+    assert data[:2] == b"\x80\x04"  # protocol 4, as TF1's pickle.HIGHEST_PROTOCOL wrote them
+    assert pickle_globals(data) == OFFICIAL_GLOBALS
+    G, D, Gs = read_official_pickle_bytes(data)
+    assert [n.state["name"] for n in (G, D, Gs)] == ["G", "D", "Gs"]
+    assert [n.state["build_func_name"] for n in (Gs, D)] == ["G_main", "D_stylegan2"]
+    components = Gs.state["components"]
+    assert list(components) == ["synthesis", "mapping"]
+    assert [c.state["name"] for c in components.values()] == ["G_synthesis", "G_mapping"]
+    assert components["mapping"].state["static_kwargs"]["dlatent_broadcast"] == 6
+    own = dict(variables_of(Gs))
+    assert list(own) == ["lod", "dlatent_avg"] and type(own["lod"]) is np.float32
+    synthesis = dict(variables_of(Gs, "synthesis"))
+    assert type(synthesis["4x4/Conv/noise_strength"]) is np.float32
+    assert synthesis["noise4"].shape == (1, 1, 16, 16) and "noise5" not in synthesis
+    assert synthesis["4x4/Const/const"].shape == (1, 16, 4, 4)  # NCHW, as TF1 stored it
+    assert set(Gs.state["static_kwargs"]) <= LEGACY_G_KWARGS
+    assert set(D.state["static_kwargs"]) <= LEGACY_D_KWARGS
+    assert Gs.state["static_kwargs"]["resample_kernel"] == [1, 3, 3, 1]
+
+
+def test_saved_pickle_reads_without_toonemo_like_legacy_py(tmp_path):
+    # legacy.py's unpickler: a stub for Network, everything else resolved normally.
+    from toonemo_lib.stylegan2 import save_official_pickle
+
+    class Stub(dict):
+        pass
+
+    class LegacyStyleUnpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            if (module, name) == ("dnnlib.tflib.network", "Network"):
+                return Stub
+            assert not module.startswith("toonemo"), module
+            return super().find_class(module, name)
+
+    nets = small_networks()
+    path = save_official_pickle(*nets, tmp_path / "net.pkl")
+    with open(path, "rb") as f:
+        G, D, Gs = LegacyStyleUnpickler(f).load()
+    params = dict(Gs.__dict__["components"]["synthesis"].__dict__["variables"])
+    np.testing.assert_array_equal(params["8x8/Conv1/weight"],
+                                  nets[2].tf1_variables()["synthesis/8x8/Conv1/weight"].numpy())
+
+
+def test_tf1_only_kwargs_are_written_only_when_not_default(tmp_path):
+    from toonemo_lib.stylegan2 import Generator, save_official_pickle
+
+    G = Generator(resolution=8, latent_size=8, dlatent_size=8, mapping_layers=1, mapping_fmaps=8,
+                  fmap_base=32, fmap_max=8, normalize_latents=False, dlatent_avg_beta=0.99, seed=0)
+    _, D, _ = small_networks()
+    path = save_official_pickle(G, D, G, tmp_path / "net.pkl")
+    Gs = read_official_pickle(path)[2]
+    top = Gs.state["static_kwargs"]
+    assert (top["normalize_latents"], top["dlatent_avg_beta"]) == (False, 0.99)
+    assert "fmap_decay" not in top and "fmap_min" not in top
+    # dlatent_avg_beta is a G_main argument: TF1 does not hand it to the components
+    assert "dlatent_avg_beta" not in Gs.state["components"]["mapping"].state["static_kwargs"]
+    assert load_official_pickle(path).Gs.get_config() == dict(G.get_config(), name="Gs")
+
+
+def test_saving_wrong_networks_is_refused(tmp_path):
+    from toonemo_lib.stylegan2 import save_official_pickle
+
+    G, D, Gs = small_networks()
+    with pytest.raises(TypeError, match="D must be a stylegan2 Discriminator"):
+        save_official_pickle(G, Gs, Gs, tmp_path / "x.pkl")
+    assert not list(tmp_path.iterdir())
+
+
+def test_tiny_a_saved_again_keeps_its_names_order_and_kwargs(tmp_path, tiny_pkl):
+    from toonemo_lib.stylegan2 import save_official_pickle
+
+    nets = load_official_pickle(tiny_pkl)
+    path = save_official_pickle(nets.G, nets.D, nets.Gs, tmp_path / "again.pkl")
+    for label, original, saved in zip(("G", "D", "Gs"), read_official_pickle(tiny_pkl),
+                                      read_official_pickle(path)):
+        assert_same_states(original, saved, label, compare_src=False)
+    again = load_official_pickle(path)
+    for original, loaded in zip(nets, again):
+        ours = loaded.tf1_variables()
+        for name, var in original.tf1_variables().items():
+            assert ours[name].numpy().tobytes() == var.numpy().tobytes(), name
+
+
+def test_raw_states_round_trip_through_the_writer(tmp_path, tiny_pkl):
+    from toonemo_lib.stylegan2 import write_official_pickle
+
+    states = read_official_pickle(tiny_pkl)
+    path = write_official_pickle(states, tmp_path / "raw.pkl")
+    assert pickle_globals(path.read_bytes()) == OFFICIAL_GLOBALS
+    assert pickle_globals(tiny_pkl.read_bytes()) == OFFICIAL_GLOBALS
+    for label, a, b in zip(("G", "D", "Gs"), states, read_official_pickle(path)):
+        assert_same_states(a, b, label)
+
+
+def test_writer_handles_every_value_a_state_can_hold(tmp_path):
+    from toonemo_lib.stylegan2 import write_official_pickle
+    from toonemo_lib.stylegan2.official import network_stub
+
+    kwargs = {"ints": [0, 255, 256, 65535, 65536, -1, -2**31, 2**31, 2**70, -2**70],
+              "floats": [0.01, -1e300, float("inf")], "flags": (True, False, None),
+              "five": (1, 2, 3, 4, 5), "text": "x" * 300 + "\u00e9", "nested": {"a": [[]], "b": {}}}
+    variables = [("big", np.arange(70000, dtype=np.float32).reshape(100, 700)),
+                 ("empty", np.zeros((0, 3), np.float32)), ("scalar", np.float32(-0.0))]
+    nets = [network_stub(name, "G_main", kwargs, variables, build_module_src="#" * 70000)
+            for name in ("G", "D", "Gs")]
+    back = read_official_pickle(write_official_pickle(nets, tmp_path / "all.pkl"))
+    for label, a, b in zip(("G", "D", "Gs"), nets, back):
+        assert_same_states(a, b, label)

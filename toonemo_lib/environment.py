@@ -16,6 +16,10 @@ import sys
 import threading
 from ctypes.util import find_library
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Severities, as TF_CPP_MIN_LOG_LEVEL counts them: 0 INFO, 1 WARNING, 2 ERROR, 3 FATAL.
 _SEVERITY = {b"I": 0, b"W": 1, b"E": 2, b"F": 3}
@@ -203,7 +207,7 @@ def gpu_devices() -> list[str]:
     return [d.name for d in tf.config.list_physical_devices("GPU")]
 
 
-def check_environment(profile: str = "cpu") -> "pd.DataFrame":
+def check_environment(profile: str = "cpu") -> pd.DataFrame:
     """A table of the versions that matter; warns when the ``gpu`` profile runs without a GPU."""
     import cv2
     import keras

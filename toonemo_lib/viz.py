@@ -196,3 +196,37 @@ def style_transfer_widget(content: np.ndarray, style: np.ndarray, levels: int):
         finest_restyled=widgets.IntSlider(value=0, min=0, max=levels - 1),
         coarsest_restyled=widgets.IntSlider(value=levels - 1, min=0, max=levels - 1),
     )
+
+
+
+def plot_blend_grid(grid: np.ndarray, resolutions: Sequence[int], seeds: Sequence[int] | None = None,
+                    level: int = 0, names: tuple[str, str] = ("structure", "texture"), size: float = 1.8,
+                    suptitle: str | None = None):
+    """A figure of ``stylegan2.blend_grid``'s uint8 images [seeds, columns, H, W, C], titled by column.
+
+    Columns: ``names[0]`` (the structure model), a blend at each of ``resolutions``, ``names[1]``
+    (the texture model); e.g. ``names=("cartoon", "FFHQ")``.  ``seeds`` label the rows.
+    """
+    grid = np.asarray(grid)
+    if grid.ndim != 5 or grid.shape[1] != len(resolutions) + 2:
+        raise ValueError(f"expected images [rows, {len(resolutions) + 2} columns, H, W, C] for "
+                         f"{len(resolutions)} blend resolutions, got shape {grid.shape}")
+    if seeds is not None and len(seeds) != grid.shape[0]:
+        raise ValueError(f"{grid.shape[0]} rows but {len(seeds)} seeds")
+    suffix = f", level {level}" if level else ""
+    titles = [names[0]] + [f"blend at {r}x{r}{suffix}" for r in resolutions] + [names[1]]
+    rows, cols = grid.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + (0.4 if suptitle else 0)),
+                             squeeze=False)
+    for (r, c), ax in np.ndenumerate(axes):
+        ax.imshow(grid[r, c], vmin=0, vmax=255)
+        ax.set_xticks([])
+        ax.set_yticks([])  # not axis("off"), which would hide the row label
+        if r == 0:
+            ax.set_title(titles[c], fontsize=9)
+        if c == 0 and seeds is not None:
+            ax.set_ylabel(f"seed {seeds[r]}", fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

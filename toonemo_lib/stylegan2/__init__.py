@@ -9,21 +9,30 @@
 Models take numpy arrays or tensors and return `tf.Tensor`s (use `.numpy()`);
 the helpers `generate_images`, `style_mix` and `truncation_sweep` return numpy uint8
 (`generator_to_uint8`: NVIDIA's mapping of [-1, 1] floats).
+
+Toonify's network blending (Pinkney's rule) and export back to NVIDIA's format:
+
+    toon = blend_generators(cartoon_Gs, ffhq_Gs, resolution=16)  # structure, texture
+    save_official_pickle(cartoon.G, cartoon.D, toon, "blended.pkl")
 """
 
+from .blend import blend_generators, blend_grid, blend_positions, blend_weights
 from .generate import generate_images, generator_to_uint8, z_from_seeds
 from .mixing import (mix_styles, style_groups, style_mix, truncation_sweep, ws_row_layers,
                      ws_rows_by_resolution)
 from .networks import (Discriminator, Generator, MappingNetwork, SynthesisNetwork, channel_count,
                        num_ws_for, truncate)
 from .official import (ForbiddenGlobalError, OfficialNetworks, OfficialPickleError,
-                       load_official_pickle, read_official_pickle)
+                       load_official_pickle, read_official_pickle, save_official_pickle,
+                       write_official_pickle)
 from .saving import load_network, save_network
 
 __all__ = [
     "Discriminator", "ForbiddenGlobalError", "Generator", "MappingNetwork", "OfficialNetworks",
-    "OfficialPickleError", "SynthesisNetwork", "channel_count", "generate_images", "generator_to_uint8",
-    "load_network", "load_official_pickle", "mix_styles", "num_ws_for", "read_official_pickle",
-    "save_network", "style_groups", "style_mix", "truncate", "truncation_sweep",
-    "ws_row_layers", "ws_rows_by_resolution", "z_from_seeds",
+    "OfficialPickleError", "SynthesisNetwork", "blend_generators", "blend_grid",
+    "blend_positions", "blend_weights", "channel_count", "generate_images",
+    "generator_to_uint8", "load_network", "load_official_pickle", "mix_styles", "num_ws_for",
+    "read_official_pickle", "save_network", "save_official_pickle", "style_groups", "style_mix",
+    "truncate", "truncation_sweep", "write_official_pickle", "ws_row_layers",
+    "ws_rows_by_resolution", "z_from_seeds",
 ]

@@ -13,6 +13,7 @@ the TF1 build-function defaults) and every variable is checked against it.
 
 import io
 import pickle
+import struct
 from collections import namedtuple
 from pathlib import Path
 
@@ -304,3 +305,284 @@ def load_official_pickle(path):
         return networks_from_states(g_net, d_net, gs_net)
     except OfficialPickleError as e:
         raise OfficialPickleError(f"{path}: {e}") from None
+
+
+# ------------------------------------------------------------------- writing
+
+# static_kwargs written for every network, in the order official files list them.  PyTorch's
+# legacy.py refuses keys it does not know (fmap_decay, fmap_min, normalize_latents,
+# dlatent_avg_beta), so those are written only when they differ from the TF1 default: then
+# only TF1 can build the network anyway.  mapping_fmaps and mbstd_group_size are always
+# written because legacy.py's defaults for them are not TF1's.
+_G_WRITTEN = ("num_channels", "resolution", "label_size", "latent_size", "dlatent_size",
+              "mapping_layers", "mapping_fmaps", "mapping_lrmul", "mapping_nonlinearity",
+              "fmap_base", "fmap_max", "architecture", "nonlinearity", "resample_kernel")
+_G_WRITTEN_IF_NOT_DEFAULT = ("normalize_latents", "dlatent_avg_beta", "fmap_decay", "fmap_min")
+_G_MAIN_ONLY = ("dlatent_avg_beta",)  # a G_main argument: TF1 does not pass it to components
+_D_WRITTEN = ("num_channels", "resolution", "label_size", "fmap_base", "fmap_max", "architecture",
+              "nonlinearity", "mbstd_group_size", "mbstd_num_features", "resample_kernel")
+_D_WRITTEN_IF_NOT_DEFAULT = ("fmap_decay", "fmap_min")
+
+# NVIDIA's TF1 code rebuilds a network by executing `build_module_src` and calling
+# `build_func_name` from it.  Official files embed a copy of training/networks_stylegan2.py;
+# these files import the same functions from the NVlabs/stylegan2 checkout that reads them.
+# Loaders that do not run TF1 (legacy.py, `read_official_pickle`) never execute it.
+BUILD_MODULE_SRC = (
+    "# StyleGAN2 networks written by toonemo_lib (stylegan2.official.save_official_pickle).\n"
+    "# The build functions are NVIDIA's own, from an NVlabs/stylegan2 checkout on sys.path.\n"
+    "from training.networks_stylegan2 import G_main, G_mapping, G_synthesis_stylegan2, "
+    "D_stylegan2\n")
+
+
+def network_stub(name, build_func_name, static_kwargs, variables, components=None,
+                 build_module_src=BUILD_MODULE_SRC):
+    """A `Network` whose state has the keys of `Network.__getstate__`, in its order."""
+    net = Network()
+    net.__setstate__(dict(version=4, name=name, static_kwargs=dict(static_kwargs),
+                          components=dict(components or {}), build_module_src=build_module_src,
+                          build_func_name=build_func_name, variables=list(variables)))
+    return net
+
+
+def tf1_value(value):
+    """float32 array as TF1 returned it: 0-d variables as numpy.float32 scalars."""
+    array = np.asarray(value, dtype=np.float32)
+    return np.float32(array) if array.ndim == 0 else np.ascontiguousarray(array)
+
+
+def plain_kernel(kernel):
+    """[1.0, 3.0, 3.0, 1.0] -> [1, 3, 3, 1], as the TF1 configs spell the filter."""
+    return [int(k) if float(k).is_integer() else float(k) for k in kernel]
+
+
+def static_kwargs_of(config, always, if_not_default, defaults):
+    kwargs = {k: config[k] for k in always}
+    kwargs.update({k: config[k] for k in if_not_default if config[k] != defaults[k]})
+    kwargs["resample_kernel"] = plain_kernel(kwargs["resample_kernel"])
+    return kwargs
+
+
+def component_variables(arrays, prefix):
+    return [(name[len(prefix):], tf1_value(value)) for name, value in arrays.items()
+            if name.startswith(prefix)]
+
+
+def generator_state(G, name, build_module_src=BUILD_MODULE_SRC):
+    """The TF1 `G_main` Network (with its synthesis and mapping components) of a Generator."""
+    if not isinstance(G, Generator):
+        raise TypeError(f"{name} must be a stylegan2 Generator, got {type(G).__name__}")
+    kwargs = static_kwargs_of(G.get_config(), _G_WRITTEN, _G_WRITTEN_IF_NOT_DEFAULT,
+                              TF1_GENERATOR_DEFAULTS)
+    shared = {k: v for k, v in kwargs.items() if k not in _G_MAIN_ONLY}
+    arrays = {n: v.numpy() for n, v in G.tf1_variables().items()}
+    src = dict(build_module_src=build_module_src)
+    synthesis = network_stub("G_synthesis", "G_synthesis_stylegan2", shared,
+                             component_variables(arrays, "synthesis/"), **src)
+    mapping = network_stub("G_mapping", "G_mapping", dict(dlatent_broadcast=G.num_ws, **shared),
+                           component_variables(arrays, "mapping/"), **src)
+    # TF1 G_main creates `lod` (always 0 in StyleGAN2) before `dlatent_avg`.
+    own = [("lod", np.float32(0.0)), ("dlatent_avg", tf1_value(arrays["dlatent_avg"]))]
+    return network_stub(name, "G_main", kwargs, own,
+                        dict(synthesis=synthesis, mapping=mapping), **src)
+
+
+def discriminator_state(D, name="D", build_module_src=BUILD_MODULE_SRC):
+    """The TF1 `D_stylegan2` Network of a Discriminator."""
+    if not isinstance(D, Discriminator):
+        raise TypeError(f"{name} must be a stylegan2 Discriminator, got {type(D).__name__}")
+    kwargs = static_kwargs_of(D.get_config(), _D_WRITTEN, _D_WRITTEN_IF_NOT_DEFAULT,
+                              TF1_DISCRIMINATOR_DEFAULTS)
+    variables = [(n, tf1_value(v.numpy())) for n, v in D.tf1_variables().items()]
+    return network_stub(name, "D_stylegan2", kwargs, variables, build_module_src=build_module_src)
+
+
+def save_official_pickle(G, D, Gs, path, build_module_src=BUILD_MODULE_SRC):
+    """Write Keras G, D, Gs as NVIDIA's TF1 pickle `(G, D, Gs)`; returns the path.
+
+    The file has the layout of the official ones (dnnlib Network states, version 4, TF1
+    names, layouts and creation order, `lod`, `dlatent_avg`, noise buffers) and names only
+    `dnnlib.tflib.network.Network` and NumPy's reconstructors, so stylegan2-ada-pytorch's
+    legacy.py and `load_official_pickle` read it without this package, and NVIDIA's TF1 code
+    does from an NVlabs/stylegan2 checkout (see BUILD_MODULE_SRC).  Pinkney's
+    blend_models.py writes a blend as (structure G, structure D, blended Gs).
+    """
+    states = (generator_state(G, "G", build_module_src),
+              discriminator_state(D, "D", build_module_src),
+              generator_state(Gs, "Gs", build_module_src))
+    return write_official_pickle(states, path)
+
+
+def write_official_pickle(nets, path):
+    """Pickle a (G, D, Gs) tuple of `Network` stubs in the official format; returns the path."""
+    nets = tuple(nets)
+    if len(nets) != 3:
+        raise ValueError(f"expected the three networks (G, D, Gs), got {len(nets)}")
+    for label, net in zip(("G", "D", "Gs"), nets):
+        if not isinstance(net, Network):
+            raise TypeError(f"{label} must be an official.Network, got {type(net).__name__}")
+        check_state(net, label)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")  # no half-written file under the real name
+    try:
+        with open(partial, "wb") as f:
+            TF1Pickler(f).dump(nets)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(path)
+    return path
+
+
+class TF1Pickler:
+    """Writes protocol-4 pickles of Network states, naming the globals official files name.
+
+    `pickle.Pickler` writes a class only under a module it can import, and NumPy 2 pickles
+    arrays as `numpy._core.*`, which the NumPy 1 of TF1 cannot import.  The few objects a
+    network state holds (containers, str, numbers, float32 arrays and scalars) are written
+    here opcode by opcode instead, exactly as NumPy 1 and the TF1 dnnlib pickled them.
+    """
+
+    def __init__(self, file):
+        self.write = file.write
+        self.memo = {}  # key -> memo index of the globals and dtype written so far
+
+    def dump(self, obj):
+        self.write(pickle.PROTO + bytes([4]))
+        self.save(obj)
+        self.write(pickle.STOP)
+
+    def save(self, obj):
+        if isinstance(obj, Network):
+            self.save_network(obj)
+        elif isinstance(obj, np.ndarray):
+            self.save_array(obj)
+        elif isinstance(obj, np.floating):  # before float: numpy.float64 is a float subclass
+            self.save_scalar(obj)
+        elif isinstance(obj, np.integer):
+            self.save(int(obj))
+        elif obj is None or isinstance(obj, bool):
+            self.write({None: pickle.NONE, True: pickle.NEWTRUE, False: pickle.NEWFALSE}[obj])
+        elif isinstance(obj, int):
+            self.save_int(obj)
+        elif isinstance(obj, float):
+            self.write(pickle.BINFLOAT + struct.pack(">d", obj))
+        elif isinstance(obj, str):
+            self.save_str(obj)
+        elif isinstance(obj, bytes):
+            self.save_bytes(obj)
+        elif isinstance(obj, (tuple, list, dict)):
+            self.save_container(obj)
+        else:
+            raise TypeError(f"a TF1 network state cannot hold a {type(obj).__name__}")
+
+    def save_int(self, value):
+        if 0 <= value < 1 << 8:
+            self.write(pickle.BININT1 + struct.pack("<B", value))
+        elif 0 <= value < 1 << 16:
+            self.write(pickle.BININT2 + struct.pack("<H", value))
+        elif -(1 << 31) <= value < 1 << 31:
+            self.write(pickle.BININT + struct.pack("<i", value))
+        else:
+            data = value.to_bytes(value.bit_length() // 8 + 1, "little", signed=True)
+            self.write(pickle.LONG1 + struct.pack("<B", len(data)) + data)
+
+    def save_str(self, text):
+        data = text.encode("utf-8")
+        if len(data) < 1 << 8:
+            self.write(pickle.SHORT_BINUNICODE + struct.pack("<B", len(data)) + data)
+        elif len(data) < 1 << 32:
+            self.write(pickle.BINUNICODE + struct.pack("<I", len(data)) + data)
+        else:
+            self.write(pickle.BINUNICODE8 + struct.pack("<Q", len(data)) + data)
+
+    def save_bytes(self, data):
+        if len(data) < 1 << 8:
+            self.write(pickle.SHORT_BINBYTES + struct.pack("<B", len(data)))
+        elif len(data) < 1 << 32:
+            self.write(pickle.BINBYTES + struct.pack("<I", len(data)))
+        else:
+            self.write(pickle.BINBYTES8 + struct.pack("<Q", len(data)))
+        self.write(data)
+
+    def save_container(self, obj):
+        if isinstance(obj, tuple):
+            self.save_tuple(obj)
+            return
+        empty, many = (pickle.EMPTY_LIST, pickle.APPENDS) if isinstance(obj, list) else \
+            (pickle.EMPTY_DICT, pickle.SETITEMS)
+        self.write(empty)
+        if obj:
+            self.write(pickle.MARK)
+            for item in (obj if isinstance(obj, list) else obj.items()):
+                for part in ((item,) if isinstance(obj, list) else item):
+                    self.save(part)
+            self.write(many)
+
+    def save_tuple(self, items):
+        short = {0: pickle.EMPTY_TUPLE, 1: pickle.TUPLE1, 2: pickle.TUPLE2, 3: pickle.TUPLE3}
+        if len(items) not in short:
+            self.write(pickle.MARK)
+        for item in items:
+            self.save(item)
+        self.write(short.get(len(items), pickle.TUPLE))
+
+    def memoized(self, key, write_object):
+        """Write an object once (write_object) and fetch it from the memo afterwards."""
+        if key in self.memo:
+            index = self.memo[key]
+            self.write(pickle.BINGET + struct.pack("<B", index) if index < 1 << 8
+                       else pickle.LONG_BINGET + struct.pack("<I", index))
+            return
+        write_object()
+        self.write(pickle.MEMOIZE)
+        self.memo[key] = len(self.memo)
+
+    def save_global(self, module, name):
+        def write():
+            self.save_str(module)
+            self.save_str(name)
+            self.write(pickle.STACK_GLOBAL)
+
+        self.memoized(("global", module, name), write)
+
+    def save_float32_dtype(self):
+        def write():
+            # numpy.dtype.__reduce__: dtype('f4', False, True), then its state (version 3).
+            self.save_global("numpy", "dtype")
+            self.save_tuple(("f4", False, True))
+            self.write(pickle.REDUCE)
+            self.save_tuple((3, "<", None, None, None, -1, -1, 0))
+            self.write(pickle.BUILD)
+
+        self.memoized(("dtype", "<f4"), write)
+
+    def save_array(self, array):
+        # numpy.ndarray.__reduce__: _reconstruct(ndarray, (0,), b'b'), then the state
+        # (version 1, shape, dtype, Fortran order, raw data).
+        array = np.ascontiguousarray(array, dtype="<f4")
+        self.save_global("numpy.core.multiarray", "_reconstruct")
+        self.save_global("numpy", "ndarray")
+        self.save_tuple((0,))
+        self.save_bytes(b"b")
+        self.write(pickle.TUPLE3 + pickle.REDUCE + pickle.MARK)
+        self.save(1)
+        self.save_tuple(tuple(int(n) for n in array.shape))
+        self.save_float32_dtype()
+        self.save(False)
+        self.save_bytes(array.tobytes())
+        self.write(pickle.TUPLE + pickle.BUILD)
+
+    def save_scalar(self, value):
+        # numpy scalars reduce to numpy.core.multiarray.scalar(dtype, raw bytes).
+        self.save_global("numpy.core.multiarray", "scalar")
+        self.save_float32_dtype()
+        self.save_bytes(np.asarray(value, dtype="<f4").tobytes())
+        self.write(pickle.TUPLE2 + pickle.REDUCE)
+
+    def save_network(self, net):
+        # An object pickled by `object.__reduce_ex__`: cls.__new__(cls), then __setstate__.
+        self.save_global("dnnlib.tflib.network", "Network")
+        self.write(pickle.EMPTY_TUPLE + pickle.NEWOBJ)
+        self.save(net.state)
+        self.write(pickle.BUILD)
