@@ -36,3 +36,10 @@ __all__ = [
     "truncate", "truncation_sweep", "write_official_pickle", "ws_row_layers",
     "ws_rows_by_resolution", "z_from_seeds",
 ]
+
+# Projection of images into W / W+ (NVIDIA's projector) and its perceptual distances.
+from .perceptual import LPIPSDistance, StandInDistance, perceptual_distance  # noqa: E402
+from .project import ProjectionResult, project, w_statistics  # noqa: E402
+
+__all__ += ["LPIPSDistance", "ProjectionResult", "StandInDistance", "perceptual_distance",
+            "project", "w_statistics"]

@@ -150,9 +150,13 @@ class SynthesisLayer(StyleGANLayer):
         self.bias = self.zeros_variable("bias", (int(filters),))
         self.finish_build()
 
-    def call(self, x, w, noise_mode="const"):
+    def call(self, x, w, noise_mode="const", noise=None):
+        """`noise`: an explicit [N or 1, R, R, 1] noise image; it overrides `noise_mode`."""
         x = self.conv(x, w)
-        noise = self.noise(tf.shape(x)[0], noise_mode, x.dtype)
+        if noise is not None:
+            noise = tf.cast(noise, x.dtype)
+        else:
+            noise = self.noise(tf.shape(x)[0], noise_mode, x.dtype)
         if noise is not None:
             x = x + noise * tf.cast(self.noise_strength, x.dtype)
         return ops.bias_act(x, self.bias, self.activation)

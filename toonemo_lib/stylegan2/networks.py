@@ -142,11 +142,12 @@ class SynthesisInputBlock(keras.layers.Layer):
         self.built = True
         self.resolution = 4
 
-    def call(self, ws, noise_mode="const"):
+    def call(self, ws, noise_mode="const", noise=None):
         batch = tf.shape(ws)[0]
         x = tf.cast(tf.transpose(self.const, [0, 2, 3, 1]), self.compute_dtype)
         x = tf.tile(x, [batch, 1, 1, 1])
-        x = self.conv(x, ws[:, 0], noise_mode=noise_mode)
+        noise = noise if noise is not None else [None]
+        x = self.conv(x, ws[:, 0], noise_mode=noise_mode, noise=noise[0])
         return x, self.torgb(x, ws[:, 1])
 
     def named_variables(self):
@@ -177,10 +178,11 @@ class SynthesisBlock(keras.layers.Layer):
         self.torgb = ToRGB(channels, num_channels, dlatent_size, rng=rng, dtype=dtype, name="ToRGB")
         self.built = True
 
-    def call(self, x, img, ws, noise_mode="const"):
+    def call(self, x, img, ws, noise_mode="const", noise=None):
         row0, row1, row2 = self.rows
-        x = self.conv0_up(x, ws[:, row0], noise_mode=noise_mode)
-        x = self.conv1(x, ws[:, row1], noise_mode=noise_mode)
+        noise = noise if noise is not None else [None, None]
+        x = self.conv0_up(x, ws[:, row0], noise_mode=noise_mode, noise=noise[0])
+        x = self.conv1(x, ws[:, row1], noise_mode=noise_mode, noise=noise[1])
         img = ops.upsample_2d(img, self.resample_kernel) + self.torgb(x, ws[:, row2])
         return x, img
 
@@ -228,19 +230,34 @@ class SynthesisNetwork(keras.Model):
                 resample_kernel, rng, dtype=dtype, name=f"{2**r}x{2**r}"))
         self.built = True
 
-    def call(self, ws, noise_mode="const", return_features=False):
-        """Images; with return_features=True also a dict of per-block maps (NHWC)."""
+    def call(self, ws, noise_mode="const", return_features=False, noise=None):
+        """Images; with return_features=True also a dict of per-block maps (NHWC).
+
+        `noise`: optional explicit noise images, one [N or 1, R, R, 1] map per entry of
+        `synthesis_layers()` (shapes: `noise_shapes()`); it overrides `noise_mode`.
+        """
         ws = tf.cast(ws, self.compute_dtype)
         if ws.shape[1] is not None and ws.shape[1] != self.num_ws:
             raise ValueError(f"expected ws of shape [N, {self.num_ws}, w_dim], got {ws.shape}")
+        if noise is not None:
+            noise = list(noise)
+            if len(noise) != len(self.synthesis_layers()):
+                raise ValueError(f"expected {len(self.synthesis_layers())} noise maps "
+                                 f"(shapes {self.noise_shapes()}), got {len(noise)}")
         features = {}
-        x, img = self.input_block(ws, noise_mode=noise_mode)
+        x, img = self.input_block(ws, noise_mode=noise_mode,
+                                  noise=None if noise is None else noise[:1])
         features["4x4_x"], features["4x4_img"] = x, img
-        for block in self.blocks:
-            x, img = block(x, img, ws, noise_mode=noise_mode)
+        for i, block in enumerate(self.blocks):
+            x, img = block(x, img, ws, noise_mode=noise_mode,
+                           noise=None if noise is None else noise[1 + 2 * i:3 + 2 * i])
             features[f"{block.name}_x"], features[f"{block.name}_img"] = x, img
         img = tf.cast(img, tf.float32)
         return (img, features) if return_features else img
+
+    def noise_shapes(self):
+        """Shapes [1, R, R, 1] of the explicit noise maps `call(..., noise=)` takes."""
+        return [(1, layer.resolution, layer.resolution, 1) for layer in self.synthesis_layers()]
 
     def synthesis_layers(self):
         """The noise-carrying conv layers in W-row order (layer i reads row i)."""

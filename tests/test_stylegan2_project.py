@@ -1,0 +1,308 @@
+"""Projection (NVIDIA's projector, W and W+) on a tiny generator, and the perceptual distances."""
+
+import io
+import math
+import pickle
+import zipfile
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+from toonemo_lib.stylegan2.demo import tiny_generator
+from toonemo_lib.stylegan2.perceptual import (STAND_IN_NAME, StandInDistance, lpips_lin_weights,
+                                              perceptual_distance, read_torch_state_dict)
+from toonemo_lib.stylegan2.project import (latent_noise_scale, learning_rate, noise_regularization,
+                                           normalize_noise, prepare_target, project, render,
+                                           w_statistics)
+
+STEPS = 150
+
+
+@pytest.fixture(scope="module")
+def G():
+    return tiny_generator(16, seed=0, w_avg_samples=500)
+
+
+@pytest.fixture(scope="module")
+def stats(G):
+    return w_statistics(G, samples=2000)
+
+
+@pytest.fixture(scope="module")
+def target(G):
+    """An image G itself draws: a random w and random noise maps."""
+    z = np.random.RandomState(5).randn(1, G.latent_size).astype(np.float32)
+    rng = np.random.default_rng(1)
+    noise = [rng.standard_normal(s).astype(np.float32) for s in G.synthesis.noise_shapes()]
+    return np.asarray(G.synthesis(np.asarray(G.mapping(z)), noise=noise))[0]
+
+
+@pytest.fixture(scope="module")
+def results(G, stats, target):
+    return {space: project(G, target, steps=STEPS, space=space, w_stats=stats, progress=False,
+                           image_steps=(0, STEPS))
+            for space in ("w", "w+")}
+
+
+def mse(a, b):
+    return float(np.mean((np.asarray(a) - np.asarray(b)) ** 2))
+
+
+# --------------------------------------------------------------------------- projection
+
+
+@pytest.mark.parametrize("space", ["w", "w+"])
+def test_projection_recovers_the_image(G, target, results, space):
+    r = results[space]
+    start = mse(render(G, r.initial_latent, r.initial_noise), target)
+    end = mse(r.synthesize(G), target)
+    print(f"{space}: image MSE {start:.4f} -> {end:.4f}, distance {r.distances[0]:.4f} -> "
+          f"{r.distances[-1]:.4f}")
+    assert end < 0.05 * start
+    assert r.distances[-10:].mean() < 0.1 * r.distances[:10].mean()
+    assert r.latent.shape == (G.num_ws, G.w_dim)
+    assert r.losses.shape == r.distances.shape == (STEPS,)
+    assert set(r.images) == {0, STEPS} and r.images[STEPS].dtype == np.uint8
+
+
+def test_w_space_uses_one_w_and_w_plus_one_per_layer(results):
+    w, wp = results["w"], results["w+"]
+    assert np.array_equal(w.latent, np.tile(w.w[None], [len(w.latent), 1]))
+    assert wp.w is None and not np.allclose(wp.latent, wp.latent[:1])
+
+
+def test_stand_in_distance_is_named_and_never_lpips(results):
+    for r in results.values():
+        assert r.distance_name == STAND_IN_NAME
+        # it may say which weights are missing, but never presents itself as LPIPS
+        assert r.distance_name.startswith("stand-in") and not r.distance_name.startswith("LPIPS")
+    assert not StandInDistance.is_lpips
+
+
+def test_noise_maps_are_renormalised(G, results):
+    for r in results.values():
+        assert [n.shape for n in r.noise] == [tuple(s) for s in G.synthesis.noise_shapes()]
+        for n in r.noise:
+            assert abs(n.mean()) < 1e-4 and abs(n.std() - 1) < 1e-3
+
+
+def test_generator_weights_do_not_change(stats, target):
+    G = tiny_generator(16, seed=0, w_avg_samples=500)
+    before = [v.numpy().copy() for v in G.weights]
+    project(G, target, steps=5, space="w+", w_stats=stats, progress=False)
+    after = [v.numpy().copy() for v in G.weights]
+    assert len(before) == len(after) and all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_warm_start_continues_from_the_given_latent(G, stats, target, results):
+    r = results["w+"]
+    again = project(G, target, steps=20, space="w+", w_stats=stats, progress=False,
+                    warm_start=(r.latent, r.noise))
+    np.testing.assert_array_equal(again.initial_latent, r.latent)
+    # the first step has lr 0 (ramp-up) and only latent noise: it starts where r ended
+    assert again.distances[0] < 0.2 * r.distances[0]
+    cold = project(G, target, steps=1, space="w+", w_stats=stats, progress=False)
+    np.testing.assert_allclose(cold.latent, np.tile(stats[0][None], [G.num_ws, 1]), atol=1e-6)
+
+
+def test_warm_start_shapes_are_checked(G, stats, target, results):
+    r = results["w+"]
+    with pytest.raises(ValueError, match="space='w\\+'"):
+        project(G, target, steps=1, space="w", w_stats=stats, progress=False,
+                warm_start=(r.latent, None))
+    with pytest.raises(ValueError, match="warm-start latent"):
+        project(G, target, steps=1, w_stats=stats, progress=False,
+                warm_start=(np.zeros(3), None))
+    with pytest.raises(ValueError, match="warm-start noise"):
+        project(G, target, steps=1, w_stats=stats, progress=False,
+                warm_start=(None, r.noise[:-1]))
+
+
+def test_bad_targets_give_clear_errors(G, target):
+    with pytest.raises(ValueError, match="channels"):
+        prepare_target(G, target[..., :1])
+    with pytest.raises(ValueError, match="32x32 but the generator draws 16x16"):
+        prepare_target(G, np.zeros((32, 32, 3), np.uint8))
+    with pytest.raises(ValueError, match="one image at a time"):
+        prepare_target(G, np.zeros((2, 16, 16, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"\[H, W, C\]"):
+        prepare_target(G, np.zeros(16))
+    with pytest.raises(ValueError, match="uint8"):
+        prepare_target(G, np.full((16, 16, 3), 200.0))
+    with pytest.raises(ValueError, match="space"):
+        project(G, target, space="z", progress=False)
+    img = prepare_target(G, np.full((16, 16, 3), 255, np.uint8))
+    assert img.shape == (1, 16, 16, 3) and np.allclose(img, 1.0)
+
+
+def test_explicit_noise_equals_the_const_noise_mode(G):
+    ws = np.asarray(G.mapping(np.random.RandomState(0).randn(1, G.latent_size)))
+    const = [np.transpose(layer.noise_const.numpy(), [0, 2, 3, 1])
+             for layer in G.synthesis.synthesis_layers()]
+    np.testing.assert_allclose(np.asarray(G.synthesis(ws, noise=const)),
+                               np.asarray(G.synthesis(ws, noise_mode="const")), atol=1e-6)
+    with pytest.raises(ValueError, match="noise maps"):
+        G.synthesis(ws, noise=const[:-1])
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+def test_learning_rate_follows_nvidias_schedule():
+    assert learning_rate(0.0) == 0.0                       # linear ramp-up over 5%
+    assert learning_rate(0.025) == pytest.approx(0.05)
+    assert learning_rate(0.05) == pytest.approx(0.1)
+    assert learning_rate(0.5) == pytest.approx(0.1)
+    assert learning_rate(0.75) == pytest.approx(0.1)        # cosine ramp-down over the last 25%
+    assert learning_rate(0.875) == pytest.approx(0.05)
+    t = 0.9
+    assert learning_rate(t) == pytest.approx(0.1 * (0.5 - 0.5 * math.cos(math.pi * (1 - t) / 0.25)))
+    assert learning_rate(1.0) == pytest.approx(0.0)
+    assert learning_rate(0.5, initial_learning_rate=0.3) == pytest.approx(0.3)
+
+
+def test_latent_noise_ramp_follows_nvidias_formula():
+    assert latent_noise_scale(0.0, 2.0) == pytest.approx(0.1)
+    assert latent_noise_scale(0.375, 2.0) == pytest.approx(0.1 * 0.25)
+    assert latent_noise_scale(0.75, 2.0) == 0.0
+    assert latent_noise_scale(0.9, 2.0) == 0.0
+
+
+def test_w_statistics_are_the_mean_and_scalar_rms_distance(G):
+    w_avg, w_std = w_statistics(G, samples=300, seed=123)
+    z = np.random.RandomState(123).randn(300, G.latent_size).astype(np.float32)
+    ws = np.asarray(G.mapping(z))[:, 0].astype(np.float64)
+    np.testing.assert_allclose(w_avg, ws.mean(0), rtol=1e-5, atol=1e-6)
+    assert w_std == pytest.approx(np.sqrt(((ws - ws.mean(0)) ** 2).sum() / 300), rel=1e-5)
+
+
+def test_noise_regularization_matches_the_formula():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    n = rng.standard_normal((1, 32, 32, 1)).astype(np.float32)
+    expected, m = 0.0, n[0, :, :, 0].astype(np.float64)
+    while m.shape[0] > 8:
+        expected += np.mean(m * np.roll(m, 1, axis=1)) ** 2 + np.mean(m * np.roll(m, 1, axis=0)) ** 2
+        m = m.reshape(m.shape[0] // 2, 2, m.shape[1] // 2, 2).mean(axis=(1, 3))
+    assert float(noise_regularization([tf.constant(n)])) == pytest.approx(expected, rel=1e-4)
+    assert float(noise_regularization([tf.ones((1, 8, 8, 1))])) == 0.0  # too small: no term
+    smooth = np.tile(np.linspace(-1, 1, 32, dtype=np.float32)[None, :, None, None], [1, 1, 32, 1])
+    assert float(noise_regularization([tf.constant(smooth)])) > 100 * expected
+
+
+def test_normalize_noise():
+    import tensorflow as tf
+
+    v = tf.Variable(np.random.default_rng(0).normal(3.0, 5.0, (1, 16, 16, 1)).astype(np.float32))
+    normalize_noise([v])
+    assert abs(float(tf.reduce_mean(v))) < 1e-5 and abs(float(tf.math.reduce_std(v)) - 1) < 1e-5
+
+
+# --------------------------------------------------------------------------- distances
+
+
+def test_stand_in_distance_is_zero_for_equal_images_and_grows():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    d = StandInDistance()
+    assert np.allclose(d(a, a), 0)
+    near, far = d(a, a + 0.05), d(a, a + rng.normal(0, 0.5, a.shape).astype(np.float32))
+    assert near.shape == (2,) and np.all(np.asarray(far) > np.asarray(near))
+
+
+def test_perceptual_distance_falls_back_and_says_what_to_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOONEMO_HOME", str(tmp_path))
+    assert perceptual_distance().name == STAND_IN_NAME
+    assert perceptual_distance(prefer="stand-in").name == STAND_IN_NAME
+    with pytest.raises(FileNotFoundError) as err:
+        perceptual_distance(prefer="lpips!")
+    message = str(err.value)
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
+    assert str(tmp_path / "keras") in message and "https://" in message
+    with pytest.raises(ValueError, match="prefer"):
+        perceptual_distance(prefer="l2")
+
+
+# --------------------------------------------------------------------------- .pth reading
+# A torch.save-style zip written without torch: module-level stand-ins are pickled
+# (protocol 2, as torch saves) and their GLOBAL lines renamed to torch's.
+
+
+class FloatStorage:
+    pass
+
+
+def _rebuild_tensor_v2(*args):
+    raise AssertionError("only pickled, never called")
+
+
+class _StorageRef:
+    """Pickled as torch does a storage: a persistent id, its bytes go to data/<key>."""
+
+    def __init__(self, key, array):
+        self.key, self.array = key, np.asarray(array, "<f4")
+
+
+class _Tensor:
+    def __init__(self, storage, offset, size, stride):
+        self.args = (storage, offset, tuple(size), tuple(stride), False, OrderedDict())
+
+    def __reduce__(self):
+        return _rebuild_tensor_v2, self.args
+
+
+class _PthPickler(pickle.Pickler):
+    def persistent_id(self, obj):
+        if isinstance(obj, _StorageRef):
+            return ("storage", FloatStorage, obj.key, "cpu", obj.array.size)
+        return None
+
+
+def write_fake_pth(path, tensors, extra_global=None):
+    """tensors: name -> (flat storage array, offset, size, stride)."""
+    storages = [_StorageRef(str(i), t[0]) for i, t in enumerate(tensors.values())]
+    state = OrderedDict((name, _Tensor(storage, *t[1:]))
+                        for storage, (name, t) in zip(storages, tensors.items()))
+    if extra_global is not None:
+        state["evil"] = extra_global
+    buf = io.BytesIO()
+    _PthPickler(buf, protocol=2).dump(state)
+    data, module = buf.getvalue(), __name__.encode()
+    data = data.replace(b"c" + module + b"\n_rebuild_tensor_v2\n",
+                        b"ctorch._utils\n_rebuild_tensor_v2\n")
+    data = data.replace(b"c" + module + b"\nFloatStorage\n", b"ctorch\nFloatStorage\n")
+    assert module not in data
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("archive/data.pkl", data)
+        for storage in storages:
+            zf.writestr(f"archive/data/{storage.key}", storage.array.tobytes())
+    return path
+
+
+def test_read_torch_state_dict_without_torch(tmp_path):
+    a = np.arange(6, dtype=np.float32)
+    lin = {f"lin{i}.model.1.weight": (np.linspace(0, 1, c, dtype=np.float32), 0, (1, c, 1, 1),
+                                      (c, 1, 1, 1))
+           for i, c in enumerate((64, 128, 256, 512, 512))}
+    tensors = {"plain": (a, 0, (2, 3), (3, 1)),          # row-major [[0,1,2],[3,4,5]]
+               "transposed": (a, 0, (3, 2), (1, 3)),     # a view with strides
+               "offset": (a, 2, (2,), (1,)), **lin}
+    state = read_torch_state_dict(write_fake_pth(tmp_path / "w.pth", tensors))
+    np.testing.assert_array_equal(state["plain"], a.reshape(2, 3))
+    np.testing.assert_array_equal(state["transposed"], a.reshape(2, 3).T)
+    np.testing.assert_array_equal(state["offset"], [2, 3])
+    weights = lpips_lin_weights(state)
+    assert [w.shape[0] for w in weights] == [64, 128, 256, 512, 512]
+    np.testing.assert_allclose(weights[4], np.linspace(0, 1, 512))
+
+
+def test_read_torch_state_dict_refuses_other_globals(tmp_path):
+    path = write_fake_pth(tmp_path / "evil.pth", {"x": (np.zeros(2), 0, (2,), (1,))},
+                          extra_global=math.floor)
+    with pytest.raises(pickle.UnpicklingError, match="math.floor"):
+        read_torch_state_dict(path)
+    (tmp_path / "old.pth").write_bytes(b"\x80\x02not a zip")
+    with pytest.raises(ValueError, match="zip"):
+        read_torch_state_dict(tmp_path / "old.pth")
