@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -199,16 +200,16 @@ class _Projector:
     """The optimisation state and one compiled Adam step (kept separate so it can be timed)."""
 
     def __init__(self, G, target, space, distance, latent0, noise0, noise_regularize_weight,
-                 seed, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+                 seed, initial_learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         self.G, self.space, self.distance = G, space, distance
         self.target = area_downsample(tf.constant(target))
         self.latent = tf.Variable(latent0, trainable=True, name="projected_w")
         self.noise = [tf.Variable(n, trainable=True, name=f"noise{i}") for i, n in enumerate(noise0)]
         self.variables = [self.latent] + self.noise
-        self.m = [tf.Variable(tf.zeros_like(v)) for v in self.variables]
-        self.v = [tf.Variable(tf.zeros_like(v)) for v in self.variables]
-        self.t = tf.Variable(0.0)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        # Keras' Adam puts epsilon where TF1's AdamOptimizer (NVIDIA's projector) does:
+        # lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps).  The rate is set every step.
+        self.optimizer = keras.optimizers.Adam(learning_rate=initial_learning_rate, beta_1=beta_1,
+                                               beta_2=beta_2, epsilon=epsilon)
         self.reg_weight = float(noise_regularize_weight)
         self.random = tf.random.Generator.from_seed(seed)
         self.step = tf.function(self._step)
@@ -229,13 +230,8 @@ class _Projector:
             tape.watch(self.variables)
             loss, dist = self.loss(self.forward(w_noise_scale))
         grads = tape.gradient(loss, self.variables)
-        self.t.assign_add(1.0)
-        b1, b2 = self.beta_1, self.beta_2
-        correction = tf.sqrt(1.0 - b2 ** self.t) / (1.0 - b1 ** self.t)
-        for var, g, m, v in zip(self.variables, grads, self.m, self.v):
-            m.assign(b1 * m + (1.0 - b1) * g)
-            v.assign(b2 * v + (1.0 - b2) * tf.square(g))
-            var.assign_sub(lr * correction * m / (tf.sqrt(v) + self.epsilon))
+        self.optimizer.learning_rate.assign(lr)
+        self.optimizer.apply_gradients(zip(grads, self.variables))
         normalize_noise(self.noise)
         return loss, dist
 
@@ -272,7 +268,7 @@ def project(G, target, steps=1000, space="w", distance=None, initial_learning_ra
     latent0, noise0 = (None, None) if warm_start is None else warm_start
     rng = np.random.default_rng(seed)
     proj = _Projector(G, target, space, distance, _initial_latent(G, space, w_avg, latent0),
-                      _initial_noise(G, noise0, rng), regularize_noise_weight, seed)
+                      _initial_noise(G, noise0, rng), regularize_noise_weight, seed, initial_learning_rate)
     normalize_noise(proj.noise)
     image_steps = set(int(s) for s in image_steps)
     images = {}
