@@ -121,6 +121,40 @@ def check_02(records, out_dir):
     assert (data / "cartoons-zip" / "cartoons.zip").is_file()
 
 
+def check_04(records, out_dir):
+    from toonemo_lib.stylegan2 import load_official_pickle
+
+    _assert_quiet(_executed(out_dir))
+    settings = get_profile("smoke").settings("04")
+    assert records["real_models"] is False  # smoke uses the small stand-ins, said so in the notebook
+    # Layer swapping: the hard switch takes each variable from one parent, a self-blend is exact,
+    # the full-resolution blend is the structure model, and the export round-trips.
+    assert records["hard_switch_parents_ok"] is True
+    assert records["blend_self_max_abs"] == 0
+    assert records["blend_full_resolution_equals_structure"] is True
+    resolution = settings["generator_resolution"]
+    blend_columns = resolution.bit_length() - 3  # 8, 16, ..., resolution
+    assert records["blend_grid_shape"] == [len(settings["grid_seeds"]), blend_columns + 2, resolution, resolution, 3]
+    assert records["export_roundtrip_max_abs"] == 0
+    (exported,) = out_dir.glob("blended-*.pkl")
+    assert load_official_pickle(exported).Gs.resolution == resolution
+    # Projection: the loss and the distance fall; the stand-in distance is named as such offline.
+    losses, distances = records["projection_losses"], records["projection_distances"]
+    assert losses["last"] < 0.5 * losses["first"] and distances["last"] < 0.5 * distances["first"]
+    assert records["distance_name"].startswith("stand-in")
+    # Toonify: nothing outside the face's quad changes; the pasted photo keeps the photo's shape.
+    assert records["toonify_outside_quad_max_abs"] == 0
+    assert records["toonify_shapes"] == {"toon_face": [resolution, resolution, 3], "pasted": [512, 512, 3]}
+    # Personal emoji: transparent background and an opaque face, for the toon face and the photo.
+    assert records["emoji_alpha_range"] == {"toon face": [0, 255], "photo": [0, 255]}
+    assert records["emoji_box_sources"]["photo"] == "detected"
+    for name in ("emoji_toon_face.png", "emoji_photo.png"):
+        assert (out_dir / name).is_file()
+    expected = {"blend_weights.png", "blend_grid.png", "smooth_blends.png", "projection.png", "toonified.png",
+                "personal_emoji.png"}
+    _check_figures(records, out_dir, expected)
+
+
 def check_05(records, out_dir):
     from toonemo_lib.config import EMOTIONS
     from toonemo_lib.emotion.card import load_card
@@ -173,7 +207,7 @@ def check_05(records, out_dir):
     _check_figures(records, out_dir, expected)
 
 
-CHECKS = {"01": check_01, "02": check_02, "05": check_05}
+CHECKS = {"01": check_01, "02": check_02, "04": check_04, "05": check_05}
 
 
 def test_there_are_notebooks():

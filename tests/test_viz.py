@@ -94,3 +94,34 @@ def test_mark_face_draws_box_and_eyes_on_a_scaled_copy_and_keeps_colours():
     assert yellow[10:22, 24:36].any() and yellow[10:22, 44:56].any()  # a square round each eye (x 30 and 50, y 16)
     plain = mark_face(photo, width=40)
     np.testing.assert_array_equal(plain, photo)
+
+
+def test_blend_weights_figure_and_widget_follow_pinkneys_rule(tmp_path):
+    from toonemo_lib.stylegan2.demo import tiny_generator
+    from toonemo_lib.viz import blend_layer_weights, blend_widget, plot_blend_weights
+
+    structure, texture = tiny_generator(16, seed=1), tiny_generator(16, seed=0)
+    hard = blend_layer_weights(structure, 8)
+    assert list(hard) == ["4x4/Const", "4x4/ToRGB", "8x8/Conv0_up", "8x8/Conv1", "8x8/ToRGB",
+                          "16x16/Conv0_up", "16x16/Conv1", "16x16/ToRGB"]
+    assert list(hard.values()) == [0, 0, 0, 0, 0, 1, 1, 1]
+    smooth = blend_layer_weights(structure, 8, blend_width=1.0)
+    assert smooth["8x8/Conv0_up"] == 0.5 and 0 < smooth["4x4/Const"] < 0.5 < smooth["16x16/ToRGB"] < 1
+    fig = plot_blend_weights(structure, 8)
+    assert len(fig.axes[0].lines) == 4 + 1  # hard, three smooth widths, the centre line
+    assert save_figure(fig, tmp_path, "weights").stat().st_size > 5000
+    plt.close("all")
+
+    widget = blend_widget(structure, texture, seeds=[0, 1])
+    assert widget.result.shape == (2, 3, 16, 16, 3) and widget.result.dtype == np.uint8
+    controls = {c.description: c for c in widget.children if hasattr(c, "description")}
+    assert controls["resolution"].options == (4, 8, 16)
+    controls["resolution"].value = 16  # blending at the full resolution keeps the structure model
+    assert np.array_equal(widget.result[:, 1], widget.result[:, 0])
+    controls["resolution"].value = 4
+    assert not np.array_equal(widget.result[:, 1], widget.result[:, 0])
+    controls["width"].value = 1.0
+    smooth_grid = widget.result
+    controls["width"].value = 0.0
+    assert not np.array_equal(smooth_grid[:, 1], widget.result[:, 1])
+    plt.close("all")

@@ -45,6 +45,14 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "synthetic_faces": 12,  # cartoon faces drawn for the local fixture site
             "max_pages": 2,  # pagination links the crawler follows
         },
+        "04": {
+            "generator_resolution": 32,  # side of the small stand-in generators when no real pair is used
+            "use_ffhq": False,  # NVIDIA's FFHQ config-f + a cartoon pickle (1024x1024, downloads) instead
+            "grid_seeds": (0, 1),  # rows of the blend grids
+            "projection_steps": 40,  # Adam steps of the photo projection (NVIDIA's default: 1000)
+            "w_avg_samples": 2000,  # mapped latents for w_avg and w_std (NVIDIA: 10,000)
+            "emoji_size": 96,  # side of the cut-out personal emoji
+        },
         "05": {
             "data": "synthetic",  # "synthetic" cartoon faces, or "fer2013" when it is found
             "synthetic_faces": 280,  # faces drawn when the data is synthetic
@@ -71,6 +79,14 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "synthetic_faces": 40,
             "max_pages": 3,
         },
+        "04": {
+            "generator_resolution": 64,
+            "use_ffhq": False,
+            "grid_seeds": (0, 1, 2),
+            "projection_steps": 300,
+            "w_avg_samples": 10000,
+            "emoji_size": 128,
+        },
         "05": {
             "data": "fer2013",
             "synthetic_faces": 700,
@@ -96,6 +112,14 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution": 1024,
             "synthetic_faces": 40,
             "max_pages": 10,
+        },
+        "04": {
+            "generator_resolution": 64,  # the stand-ins when a real model is missing (the real pair is 1024)
+            "use_ffhq": True,
+            "grid_seeds": (0, 1, 2, 3),
+            "projection_steps": 1000,
+            "w_avg_samples": 10000,
+            "emoji_size": 256,
         },
         "05": {
             "data": "fer2013",

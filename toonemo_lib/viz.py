@@ -267,3 +267,94 @@ def plot_emoji_steps(steps, size: float = 2.6, suptitle: str | None = None):
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def blend_layer_weights(G, resolution: int, level: int = 0, blend_width: float | None = None) -> dict[str, float]:
+    """{'4x4/Const': y, '4x4/ToRGB': y, '8x8/Conv0_up': y, ...}: the texture model's share per blended layer.
+
+    Read from ``stylegan2.blend.blend_weights`` (every variable of a layer gets the same y), in
+    the order of the synthesis network, coarse to fine.
+    """
+    from .stylegan2.blend import blend_positions, blend_weights, layer_of
+
+    weights = blend_weights(G, resolution, level, blend_width)
+    per_layer = {}
+    for name, y in weights.items():
+        layer = layer_of(name)
+        if layer is not None:
+            per_layer.setdefault(layer, y)
+    return {layer: per_layer[layer] for layer in blend_positions(G.resolution) if layer in per_layer}
+
+
+def plot_blend_weights(G, resolution: int, level: int = 0, widths: Sequence[float | None] = (None, 0.5, 1.0, 2.0),
+                       names: tuple[str, str] = ("structure", "texture")):
+    """y (the texture model's share) per synthesis layer of G for a hard switch and smooth blends.
+
+    ``widths``: None (or 0) is the hard switch, a number a logistic of that width in positions.
+    A dotted line marks (resolution, level), the smooth blends' centre (y = 0.5), a shaded band
+    the hard switch's boundary (between one and two positions finer).
+    """
+    from .stylegan2.blend import blend_position, blend_positions
+
+    positions = blend_positions(G.resolution)
+    layers = list(positions)
+    centre = blend_position(resolution, level)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.42 * len(layers) + 2), 3.6))
+    x = np.arange(len(layers))
+    for width in widths:
+        ys = list(blend_layer_weights(G, resolution, level, width).values())
+        hard = not width
+        ax.plot(x, ys, drawstyle="steps-mid" if hard else "default", marker="o", ms=4, lw=2.5 if hard else 1.5,
+                color="black" if hard else None, label="hard switch" if hard else f"smooth, width {width:g}")
+    at_centre = [i for i, layer in enumerate(layers) if positions[layer] == centre]
+    first_texture = [i for i, layer in enumerate(layers) if positions[layer] > centre + 1]
+    if at_centre:
+        ax.axvline(at_centre[0], color="tab:red", ls=":", lw=1.2)
+        ax.text(at_centre[0], 1.04, f"centre: {resolution}x{resolution}, level {level}", color="tab:red",
+                fontsize=8, ha="center")
+    if first_texture:
+        ax.axvspan(first_texture[0] - 1, first_texture[0], color="tab:gray", alpha=0.15, lw=0)
+    ax.set_xticks(x)
+    ax.set_xticklabels(layers, rotation=60, ha="right", fontsize=8)
+    ax.set_ylim(-0.05, 1.12)
+    ax.set_ylabel(f"y = share of {names[1]}")
+    ax.set_title(f"layer swapping at {resolution}x{resolution}, level {level}: "
+                 f"0 = {names[0]}, 1 = {names[1]}", fontsize=10)
+    ax.legend(fontsize=8, loc="center right")
+    fig.tight_layout()
+    return fig
+
+
+def blend_widget(structure_G, texture_G, seeds: Sequence[int], resolutions: Sequence[int] | None = None,
+                 names: tuple[str, str] = ("structure", "texture"), truncation_psi: float = 1.0, size: float = 1.8):
+    """Controls for the blend point (resolution, level) and width; ``widget.result`` holds the last grid.
+
+    Each change calls ``stylegan2.blend.blend_grid`` with one blend resolution and draws
+    ``plot_blend_grid``; the result is its uint8 images [seeds, 3, H, W, C] (structure, blend,
+    texture).  Width 0 is Pinkney's hard switch.  Built with ``ipywidgets.interactive`` so a
+    test can set a control and read the result.
+    """
+    import ipywidgets as widgets
+
+    from .stylegan2.blend import blend_grid
+    from .stylegan2.networks import resolution_log2
+
+    seeds = list(seeds)
+    options = list(resolutions) if resolutions is not None else \
+        [2**r for r in range(2, resolution_log2(structure_G.resolution) + 1)]
+    start = 8 if 8 in options else options[len(options) // 2]
+
+    def show(resolution=start, level=0, width=0.0):
+        grid = blend_grid(structure_G, texture_G, [resolution], seeds, truncation_psi=truncation_psi, level=level,
+                          blend_width=width or None)
+        plot_blend_grid(grid, [resolution], seeds, level=level, names=names, size=size,
+                        suptitle="hard switch" if not width else f"smooth blend, width {width:g}")
+        plt.show()
+        return grid
+
+    return widgets.interactive(
+        show,
+        resolution=widgets.Dropdown(options=options, value=start),
+        level=widgets.Dropdown(options=[0, 1], value=0),
+        width=widgets.FloatSlider(value=0.0, min=0.0, max=3.0, step=0.25),
+    )

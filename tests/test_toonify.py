@@ -1,0 +1,113 @@
+"""Toonify on the shipped astronaut with tiny generators: align -> project -> toon model -> paste back."""
+
+import numpy as np
+import pytest
+
+from toonemo_lib.datasets.samples import load_sample
+from toonemo_lib.faces.align import quad_mask
+from toonemo_lib.stylegan2.demo import tiny_generator
+from toonemo_lib.stylegan2.project import w_statistics
+from toonemo_lib.toonify import ToonifyResult, toonify
+
+STEPS = 30
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return load_sample("faces/astronaut.png")
+
+
+@pytest.fixture(scope="module")
+def generators():
+    base, toon = tiny_generator(32, seed=0), tiny_generator(32, seed=1)
+    return base, toon, w_statistics(base, 2000)
+
+
+@pytest.fixture(scope="module")
+def result(photo, generators):
+    base, toon, stats = generators
+    return toonify(photo, base, toon, steps=STEPS, w_stats=stats, progress=False, image_steps=(0, STEPS))
+
+
+def test_shapes_and_dtypes(photo, result):
+    assert isinstance(result, ToonifyResult)
+    assert result.toon_face.shape == result.reconstruction.shape == result.aligned_face.shape == (32, 32, 3)
+    assert result.pasted.shape == photo.shape
+    for image in (result.toon_face, result.reconstruction, result.pasted, result.aligned_face):
+        assert image.dtype == np.uint8
+    assert result.latent.shape == (8, 64) and result.losses.shape == (STEPS,)
+    assert result.projection.space == "w+" and result.noise == "const"
+    assert not np.allclose(result.latent, result.latent[:1])  # W+: one w per layer
+    assert result.distance_name.startswith("stand-in")  # no LPIPS weights in the test cache
+
+
+def test_pixels_outside_the_quad_are_unchanged(photo, result):
+    outside = quad_mask(photo.shape, result.aligned.quad, feather=0.1) == 0
+    assert outside.mean() > 0.5
+    assert np.array_equal(result.pasted[outside], photo[outside])
+    inside = ~outside
+    assert np.abs(result.pasted[inside].astype(int) - photo[inside]).mean() > 5  # the face was replaced
+
+
+def test_the_reconstruction_error_falls_over_the_steps(result):
+    target = result.aligned_face.astype(float)
+    images = result.projection.images
+    before, after = (np.abs(images[s].astype(float) - target).mean() for s in (0, STEPS))
+    assert after < 0.8 * before
+    assert result.projection.distances[-1] < 0.5 * result.projection.distances[0]
+
+
+def test_toon_face_differs_from_reconstruction_unless_toon_is_base(photo, generators, result):
+    base, _, stats = generators
+    assert np.abs(result.toon_face.astype(int) - result.reconstruction).mean() > 10
+    for noise in ("const", "projected"):
+        same = toonify(photo, base, base, steps=3, w_stats=stats, progress=False, noise=noise)
+        assert np.array_equal(same.toon_face, same.reconstruction)
+
+
+def test_projected_noise_and_warm_start_pass_through(photo, generators, result):
+    base, toon, stats = generators
+    again = toonify(photo, base, toon, steps=2, w_stats=stats, progress=False, noise="projected",
+                    warm_start=(result.latent, result.projection.noise), aligned=result.aligned)
+    np.testing.assert_allclose(again.projection.initial_latent, result.latent, atol=1e-6)
+    assert again.noise == "projected"
+
+
+def test_clear_errors(photo, generators):
+    base, toon, stats = generators
+    with pytest.raises(ValueError, match="no face found"):
+        toonify(np.full((120, 160, 3), 128, np.uint8), base, toon, steps=1, w_stats=stats, progress=False)
+    with pytest.raises(ValueError, match="resolution 32 vs 16"):
+        toonify(photo, base, tiny_generator(16, seed=2), steps=1, w_stats=stats, progress=False)
+    with pytest.raises(TypeError, match="Generator"):
+        toonify(photo, base, object(), steps=1, progress=False)
+    with pytest.raises(ValueError, match="noise must be one of"):
+        toonify(photo, base, toon, steps=1, w_stats=stats, noise="random", progress=False)
+    with pytest.raises(ValueError, match="RGB uint8"):
+        toonify(photo.astype(float), base, toon, steps=1, w_stats=stats, progress=False)
+
+
+def test_small_models_blend_export_and_parents(tmp_path):
+    from toonemo_lib.stylegan2 import blend_generators, load_official_pickle, save_official_pickle
+    from toonemo_lib.toonify import hard_switch_parents, max_abs_difference, toonify_models
+
+    models = toonify_models(use_ffhq=False, resolution=16)
+    assert not models.real and "untrained" in models.description
+    structure, texture = models.structure, models.texture
+    blended = blend_generators(structure, texture, 8)
+    parents = hard_switch_parents(blended, structure, texture, 8)
+    assert set(parents.values()) == {"structure", "texture"}
+    assert parents["synthesis/16x16/Conv1/weight"] == "texture"
+    assert parents["synthesis/8x8/Conv1/weight"] == "structure"
+    assert max_abs_difference(blend_generators(structure, structure, 8, blend_width=1.0), structure) == 0
+    path = save_official_pickle(structure, models.structure_D, blended, tmp_path / "blend.pkl")
+    assert max_abs_difference(load_official_pickle(path).Gs, blended) == 0
+
+
+def test_real_models_missing_fall_back_with_a_message(tmp_path, monkeypatch, capsys):
+    from toonemo_lib.toonify import toonify_models
+
+    monkeypatch.setenv("TOONEMO_HOME", str(tmp_path))
+    models = toonify_models(use_ffhq=True, toon_pickle=str(tmp_path / "missing.pkl"), resolution=16)
+    assert not models.real and models.structure.resolution == 16
+    assert "unavailable" in capsys.readouterr().out

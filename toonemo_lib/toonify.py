@@ -1,0 +1,221 @@
+"""Toonify a photo: align the face, project it into the face model, draw it with the toon model.
+
+    result = toonify(photo, base_G, toon_G, steps=1000)
+    result.toon_face       # uint8 R x R x 3: the toon model's drawing of the projected latent
+    result.pasted          # uint8, the photo's shape: the toon face warped back into the photo
+    result.reconstruction  # uint8 R x R x 3: the base model's drawing of the same latent
+    result.losses          # the projection's loss per step; result.distance_name names the distance
+
+The recipe is Justin Pinkney's Toonify (2020):
+
+1. align the face as FFHQ does (`faces.align.align_face_with_quad`, at the generator's
+   resolution), keeping the crop's quad in the photo;
+2. project the aligned face into the *base* model (FFHQ), by default in W+ (one w per
+   layer), as Pinkney's Toonify projector does (`stylegan2.project.project`);
+3. synthesise the same latent with the *toon* model: the blended network, whose mapping,
+   w_avg and noise buffers are the fine-tuned model's.  Pinkney drew it with the toon
+   model's constant noise (``noise="const"``, the default); ``noise="projected"`` uses the
+   noise maps the projection optimised instead;
+4. warp the toon face back into the photo through a feathered mask (`faces.align.paste_back`):
+   every pixel outside the quad is left as it was.
+
+This module sits above `stylegan2/` and `faces/` and composes them; neither imports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .faces.align import AlignedFace, align_face_with_quad, paste_back
+from .stylegan2.generate import generator_to_uint8
+from .stylegan2.networks import Generator
+from .stylegan2.project import ProjectionResult, project
+
+NOISE_CHOICES = ("const", "projected")
+
+
+@dataclass
+class ToonifyResult:
+    """What `toonify` made, step by step (images are RGB uint8)."""
+
+    toon_face: np.ndarray          # R x R x 3: toon_G's image of the latent
+    pasted: np.ndarray             # the photo with the toon face pasted back
+    latent: np.ndarray             # [num_ws, w_dim]: the projected latent (W+ rows, or W repeated)
+    losses: np.ndarray             # projection loss per step
+    aligned: AlignedFace           # the aligned crop (`.image`) and its quad in the photo (`.quad`)
+    reconstruction: np.ndarray     # R x R x 3: base_G's image of the latent, same noise choice
+    distance_name: str             # which distance the projection minimised
+    noise: str                     # "const" or "projected"
+    projection: ProjectionResult   # everything `project` returned (noise maps, distances, ...)
+
+    @property
+    def aligned_face(self) -> np.ndarray:
+        """The aligned photo crop the projection aimed at (R x R x 3)."""
+        return self.aligned.image
+
+
+def check_generators(base_G, toon_G) -> None:
+    """TypeError/ValueError unless both are generators that draw the same size from the same latents."""
+    for label, G in (("base_G", base_G), ("toon_G", toon_G)):
+        if not isinstance(G, Generator):
+            hint = " (pass the .Gs of load_official_pickle's result)" if hasattr(G, "Gs") else ""
+            raise TypeError(f"{label} must be a stylegan2 Generator, got {type(G).__name__}{hint}")
+    differences = [f"{key} {getattr(base_G, key)} vs {getattr(toon_G, key)}"
+                   for key in ("resolution", "num_ws", "w_dim", "num_channels")
+                   if getattr(base_G, key) != getattr(toon_G, key)]
+    if differences:
+        raise ValueError("base_G and toon_G must draw the same images from the same latents, but they differ "
+                         f"(base vs toon): {'; '.join(differences)}.  Blend the toon model from the base "
+                         "model (stylegan2.blend.blend_generators) or load a pair of the same resolution")
+    if base_G.num_channels != 3:
+        raise ValueError(f"toonify works on RGB photos; the generators draw {base_G.num_channels} channel(s)")
+
+
+def synthesize(G, latent, noise="const", noise_maps=None) -> np.ndarray:
+    """uint8 R x R x C image of G for a [num_ws, w_dim] latent, with G's constant noise or given maps."""
+    latent = np.asarray(latent, np.float32)[None]
+    if noise == "const":
+        image = G.synthesis(latent, noise_mode="const")
+    elif noise == "projected":
+        if noise_maps is None:
+            raise ValueError("noise='projected' needs the projection's noise maps")
+        image = G.synthesis(latent, noise=list(noise_maps))
+    else:
+        raise ValueError(f"noise must be one of {NOISE_CHOICES}, got {noise!r}")
+    return generator_to_uint8(np.asarray(image)[0])
+
+
+def toonify(image, base_G, toon_G, *, steps: int = 1000, space: str = "w+", noise: str = "const",
+            distance=None, w_stats=None, warm_start=None, aligned: AlignedFace | None = None, face_box=None,
+            feather: float = 0.1, seed: int = 0, progress: bool = True, **project_kwargs) -> ToonifyResult:
+    """Toonify the largest face of `image` (RGB uint8 H x W x 3); see the module docstring.
+
+    base_G: the face model the photo is projected into (FFHQ).  toon_G: the model that
+    draws the result (the blended cartoon model); pass base_G itself to see the plain
+    reconstruction.  steps, space ("w+" by default, as Pinkney's projector; "w" is NVIDIA's),
+    distance, w_stats (precomputed `w_statistics(base_G)`), warm_start ((latent, noise) of an
+    earlier result, e.g. the previous video frame), seed and progress go to `project`, as do
+    other keyword arguments.  noise: "const" (the toon model's constant noise, as Pinkney)
+    or "projected" (the optimised noise maps).  aligned: an `AlignedFace` already made at
+    the generator's resolution (skips detection); face_box: (x, y, w, h) of a known face.
+    feather: the paste-back mask's soft rim, as a fraction of the crop's side.
+
+    Raises ValueError when no face is found, when the generators do not draw the same size
+    from the same latents, and for an image that is not RGB uint8.
+    """
+    check_generators(base_G, toon_G)
+    if noise not in NOISE_CHOICES:
+        raise ValueError(f"noise must be one of {NOISE_CHOICES}, got {noise!r}")
+    photo = np.asarray(image)
+    if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
+        raise ValueError(f"image must be an H x W x 3 RGB uint8 array, got shape {photo.shape} dtype {photo.dtype}")
+    size = base_G.resolution
+    if aligned is None:
+        try:
+            aligned = align_face_with_quad(photo, size, face_box=face_box)
+        except ValueError as err:
+            raise ValueError(f"toonify: {err}") from None
+    elif aligned.image.shape[:2] != (size, size):
+        raise ValueError(f"the aligned face is {aligned.image.shape[1]}x{aligned.image.shape[0]} but the "
+                         f"generators draw {size}x{size}: align at the generator's resolution")
+    projection = project(base_G, aligned.image, steps=steps, space=space, distance=distance, w_stats=w_stats,
+                         warm_start=warm_start, seed=seed, progress=progress, **project_kwargs)
+    toon_face = synthesize(toon_G, projection.latent, noise, projection.noise)
+    reconstruction = synthesize(base_G, projection.latent, noise, projection.noise)
+    pasted = paste_back(photo, toon_face, aligned, feather=feather)
+    return ToonifyResult(toon_face=toon_face, pasted=pasted, latent=projection.latent, losses=projection.losses,
+                         aligned=aligned, reconstruction=reconstruction, distance_name=projection.distance_name,
+                         noise=noise, projection=projection)
+
+
+@dataclass
+class ToonifyModels:
+    """The two parents of a Toonify blend and where they came from.
+
+    structure: the cartoon (fine-tuned) model, which gives the blend its low-resolution layers;
+    texture: the face (FFHQ) model, which gives the high ones and is what photos are projected
+    into; structure_D: a discriminator to export with the blend (Pinkney writes
+    (structure G, structure D, blended Gs)); real: False for the small stand-ins.
+    """
+
+    structure: Generator
+    texture: Generator
+    structure_D: object
+    description: str
+    real: bool
+
+
+def small_models(resolution: int = 32, structure_seed: int = 1, texture_seed: int = 0) -> ToonifyModels:
+    """Two small untrained generators (and a discriminator) standing in for the cartoon and FFHQ models."""
+    from .stylegan2.demo import tiny_generator
+    from .stylegan2.networks import Discriminator
+
+    structure = tiny_generator(resolution, seed=structure_seed)
+    texture = tiny_generator(resolution, seed=texture_seed)
+    D = Discriminator(resolution=resolution, fmap_base=1024, fmap_max=64, seed=structure_seed)
+    description = (f"two small **untrained** StyleGAN2 generators ({resolution}x{resolution}, seed "
+                   f"{structure_seed} standing in for the cartoon \"structure\" model and seed {texture_seed} for "
+                   "the FFHQ \"texture\" model). Untrained generators draw colour blobs, not faces: the figures "
+                   "below show the *mechanics* of blending, projecting and pasting, not what Toonify looks like.")
+    return ToonifyModels(structure, texture, D, description, real=False)
+
+
+def toonify_models(use_ffhq: bool = False, toon_pickle: str = "", resolution: int = 32) -> ToonifyModels:
+    """The cartoon and FFHQ models of notebook 04, or the small stand-ins.
+
+    With ``use_ffhq``: NVIDIA's FFHQ config-f (``download.fetch_artefact``, a download the first
+    time) and the cartoon model from ``toon_pickle`` (e.g. notebook 03's snapshot) or, when that
+    is "", the Toonify pickle placed in the cache (manifest entry ``toonify-cartoon-blended``;
+    never downloaded).  Anything missing or unreadable is reported in one printed line and
+    ``small_models(resolution)`` is returned, so the notebook always runs through.
+    """
+    if use_ffhq:
+        from pathlib import Path
+
+        from .download import DownloadError, fetch_artefact
+        from .stylegan2.blend import check_same_architecture
+        from .stylegan2.official import OfficialPickleError, load_official_pickle
+
+        try:
+            if toon_pickle:
+                toon_path = Path(toon_pickle).expanduser()
+                if not toon_path.is_file():
+                    raise FileNotFoundError(f"TOON_PICKLE {toon_pickle!r} is not a file")
+            else:
+                toon_path = fetch_artefact("toonify-cartoon-blended", download=False)
+            cartoon = load_official_pickle(toon_path)
+            ffhq = load_official_pickle(fetch_artefact("stylegan2-ffhq-config-f"))
+            check_same_architecture(cartoon.Gs, ffhq.Gs)
+            return ToonifyModels(cartoon.Gs, ffhq.Gs, cartoon.D,
+                                 f"the cartoon model {toon_path.name} (structure) and NVIDIA's StyleGAN2 FFHQ "
+                                 f"config-f (texture), {ffhq.Gs.resolution}x{ffhq.Gs.resolution}", real=True)
+        except (DownloadError, FileNotFoundError, OfficialPickleError, TypeError, ValueError) as err:
+            print(f"The real models are unavailable ({err}); using small untrained generators instead.")
+    return small_models(resolution)
+
+
+def max_abs_difference(a, b) -> float:
+    """Largest |a - b| over all TF1 variables of two networks of one architecture."""
+    va, vb = a.tf1_variables(), b.tf1_variables()
+    if set(va) != set(vb):
+        raise ValueError("the two networks do not have the same variables")
+    return max(float(np.abs(va[n].numpy() - vb[n].numpy()).max()) for n in va)
+
+
+def hard_switch_parents(blended, structure_G, texture_G, resolution: int, level: int = 0) -> dict[str, str]:
+    """Which parent each variable of a hard-switch blend equals exactly: 'structure', 'texture' or 'neither'."""
+    from .stylegan2.blend import blend_weights
+
+    weights = blend_weights(structure_G, resolution, level)
+    vb, vs, vt = blended.tf1_variables(), structure_G.tf1_variables(), texture_G.tf1_variables()
+    parents = {}
+    for name, y in weights.items():
+        expected, source = ("structure", vs) if y == 0 else ("texture", vt)
+        parents[name] = expected if np.array_equal(vb[name].numpy(), source[name].numpy()) else "neither"
+    return parents
+
+
+__all__ = ["NOISE_CHOICES", "ToonifyModels", "ToonifyResult", "check_generators", "hard_switch_parents",
+           "max_abs_difference", "small_models", "synthesize", "toonify", "toonify_models"]
