@@ -8,8 +8,9 @@
 
 The recipe is Justin Pinkney's Toonify (2020):
 
-1. align the face as FFHQ does (`faces.align.align_face_with_quad`, at the generator's
-   resolution), keeping the crop's quad in the photo;
+1. align the face as FFHQ does (`faces.align.align_best`: dlib's 68 landmarks with the
+   `toonemo[align]` extra, else Haar eyes; at the generator's resolution), keeping the
+   crop's quad in the photo;
 2. project the aligned face into the *base* model (FFHQ), by default in W+ (one w per
    layer), as Pinkney's Toonify projector does (`stylegan2.project.project`);
 3. synthesise the same latent with the *toon* model: the blended network, whose mapping,
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .faces.align import AlignedFace, align_face_with_quad, paste_back
+from .faces.align import AlignedFace, align_best, paste_back
 from .stylegan2.generate import generator_to_uint8
 from .stylegan2.networks import Generator
 from .stylegan2.project import ProjectionResult, project
@@ -114,7 +115,7 @@ def toonify(image, base_G, toon_G, *, steps: int = 1000, space: str = "w+", nois
     size = base_G.resolution
     if aligned is None:
         try:
-            aligned = align_face_with_quad(photo, size, face_box=face_box)
+            aligned = align_best(photo, size, face_box=face_box)  # dlib-68 with the align extra, else Haar
         except ValueError as err:
             raise ValueError(f"toonify: {err}") from None
     elif aligned.image.shape[:2] != (size, size):

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from ..images import parse_color
+from . import landmarks as _landmarks
 from .detect import EYE_CASCADES, find_eyes, largest_face
 
 EYE_DISTANCE = 0.25            # distance between the eyes, as a fraction of the output side
@@ -56,12 +57,13 @@ class AlignedFace:
     """An aligned face crop and how it was made."""
 
     image: np.ndarray              # size x size x C uint8
-    method: str                    # "eyes", "face-box" or "none"
+    method: str                    # "dlib-68", "eyes", "face-box" or "none"
     face_box: tuple | None         # (x, y, w, h) in the source image
     eyes: tuple | None             # ((x, y) left, (x, y) right) in the source image
     angle: float                   # degrees the eye line was tilted (clockwise positive)
     matrix: np.ndarray             # 2 x 3 affine map from source to output pixels
     quad: np.ndarray | None = None  # 4 x 2 crop corners in the source (FFHQ order); from `matrix` if None
+    landmarks: np.ndarray | None = None  # 68 x 2 dlib landmarks in the source (method "dlib-68" only)
 
     def __post_init__(self):
         if self.quad is None:
@@ -380,3 +382,131 @@ def paste_back(photo: np.ndarray, face: np.ndarray, quad_or_aligned, feather: fl
     blended = np.clip(np.rint(roi + alpha * (warped.astype(np.float32) - roi)), 0, 255).astype(np.uint8)
     out[y0:y1, x0:x1] = np.where(alpha > 0, blended, out[y0:y1, x0:x1])
     return out
+
+
+# ------------------------------------------------------------------ FFHQ's own recipe (dlib landmarks)
+
+FFHQ_SUPERSAMPLE = 4   # NVIDIA transforms to 4096 x 4096 and downsamples to the 1024 x 1024 output
+
+
+def _ffhq_pad(work: np.ndarray, pad, qsize: float) -> np.ndarray:
+    """FFHQ's padding: reflect, blur towards the rim, and fade to the median colour far out."""
+    left, top, right, bottom = (max(int(p), 1) for p in pad)
+    img = np.pad(work.astype(np.float32), ((top, bottom), (left, right), (0, 0)), mode="reflect")
+    h, w = img.shape[:2]
+    y, x = np.ogrid[:h, :w]
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    mask = np.maximum(1.0 - np.minimum(x / left, (w - 1 - x) / right),
+                      1.0 - np.minimum(y / top, (h - 1 - y) / bottom))[..., None]
+    blur = qsize * 0.02
+    blurred = cv2.GaussianBlur(img, (0, 0), sigmaX=blur, sigmaY=blur, borderType=cv2.BORDER_REFLECT) if blur > 0 else img
+    img += (blurred - img) * np.clip(mask * 3.0 + 1.0, 0.0, 1.0)
+    img += (np.median(img, axis=(0, 1)) - img) * np.clip(mask, 0.0, 1.0)
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def ffhq_transform(img: np.ndarray, quad, size: int = 1024, *, supersample: int = FFHQ_SUPERSAMPLE,
+                   shrink: bool = True, padding: bool = True) -> np.ndarray:
+    """Cut the square `quad` out of `img` into size x size the way NVIDIA's ffhq-dataset does.
+
+    The steps of `recreate_aligned_images`, in OpenCV: (1) when the quad is at least 4x
+    the output, area-shrink the photo by the integer factor floor(quad side / size / 2);
+    (2) crop to the quad's bounding box plus a border of a tenth of its side; (3) where
+    the quad comes within 4 pixels of the photo's edge or leaves it, pad by at least 0.3
+    of its side with a reflection that is blurred (sigma 0.02 of the side) and faded to
+    the median colour towards the rim; (4) map the quad onto a (supersample * size)
+    square with bilinear sampling, then area-average it down to size x size.
+    Kept: the constants, the order and the coordinate convention (quad corners are pixel
+    edges, pixel centres integers: NVIDIA's ``quad + 0.5`` for PIL).  Changed: PIL's QUAD
+    transform becomes one affine warp (FFHQ's quad is always a square, so the two agree);
+    PIL's ANTIALIAS (Lanczos) resizes become OpenCV's area averaging; the shrink maps the
+    quad exactly, (q + 0.5) * f - 0.5, where NVIDIA divides it by the factor; the blur is
+    cv2.GaussianBlur rather than scipy.ndimage's.  Gray and RGBA images are handled too.
+    """
+    q = _check_quad(quad).copy()
+    work = np.asarray(img)
+    gray = work.ndim == 2
+    if gray:
+        work = work[..., None]
+    qsize = math.hypot(*(q[3] - q[0]))
+    factor = int(math.floor(qsize / size * 0.5))
+    if shrink and factor > 1:
+        h, w = work.shape[:2]
+        new_w, new_h = max(1, int(round(w / factor))), max(1, int(round(h / factor)))
+        work = cv2.resize(work, (new_w, new_h), interpolation=cv2.INTER_AREA).reshape(new_h, new_w, -1)
+        scale = np.array([new_w / w, new_h / h])
+        q = (q + 0.5) * scale - 0.5
+        qsize *= float(scale.mean())
+    border = max(int(round(qsize * 0.1)), 3)
+    h, w = work.shape[:2]
+    x0, y0 = max(int(math.floor(q[:, 0].min())) - border, 0), max(int(math.floor(q[:, 1].min())) - border, 0)
+    x1, y1 = min(int(math.ceil(q[:, 0].max())) + border, w), min(int(math.ceil(q[:, 1].max())) + border, h)
+    if x0 < x1 and y0 < y1 and (x1 - x0 < w or y1 - y0 < h):
+        work = work[y0:y1, x0:x1]
+        q -= [x0, y0]
+    h, w = work.shape[:2]
+    pad = np.array([max(-int(math.floor(q[:, 0].min())) + border, 0), max(-int(math.floor(q[:, 1].min())) + border, 0),
+                    max(int(math.ceil(q[:, 0].max())) - w + border, 0), max(int(math.ceil(q[:, 1].max())) - h + border, 0)])
+    if padding and pad.max() > border - 4:
+        pad = np.maximum(pad, int(round(qsize * 0.3)))
+        work = _ffhq_pad(work, pad, qsize)
+        q += [max(int(pad[0]), 1), max(int(pad[1]), 1)]
+    big = size * max(1, int(supersample))
+    out = cv2.warpAffine(np.ascontiguousarray(work), quad_matrix(q, big), (big, big), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT_101)
+    if big != size:
+        out = cv2.resize(out, (size, size), interpolation=cv2.INTER_AREA)
+    out = out.reshape(size, size, -1)
+    return out[..., 0] if gray else out
+
+
+def align_face_ffhq(img: np.ndarray, size: int = 1024, *, face_box=None, landmarks=None,
+                    supersample: int = FFHQ_SUPERSAMPLE, shrink: bool = True, padding: bool = True) -> AlignedFace:
+    """Align the largest face exactly as FFHQ was made: dlib's 68 landmarks, the oriented quad, the transform.
+
+    The eye centres are the means of landmarks 36-41 and 42-47, the mouth corners are
+    landmarks 48 and 54; `quad_from_eyes_mouth` gives the quad and `ffhq_transform` cuts
+    it out.  `landmarks` (68 x 2) skips dlib entirely; `face_box` (x, y, w, h) skips dlib's
+    face detector.  Returns an `AlignedFace` with method "dlib-68", the quad and matrix in
+    `img`'s pixels (so `paste_back` works), `eyes` the two eye centres and `landmarks`.
+    Needs the ``toonemo[align]`` extra unless `landmarks` is given; raises ValueError when
+    dlib finds no face.
+    """
+    if landmarks is None:
+        landmarks = _landmarks.face_landmarks(img, face_box)
+    landmarks = np.asarray(landmarks, float)
+    left, right, mouth_left, mouth_right = _landmarks.eyes_and_mouth(landmarks)
+    quad = quad_from_eyes_mouth(left, right, mouth_left, mouth_right)
+    image = ffhq_transform(img, quad, size, supersample=supersample, shrink=shrink, padding=padding)
+    if face_box is None:
+        x0, y0 = landmarks.min(axis=0)
+        x1, y1 = landmarks.max(axis=0)
+        face_box = (int(math.floor(x0)), int(math.floor(y0)), int(math.ceil(x1 - x0)) + 1, int(math.ceil(y1 - y0)) + 1)
+    x_axis = quad[3] - quad[0]
+    return AlignedFace(image=image, method="dlib-68", face_box=tuple(face_box),
+                       eyes=(tuple(left.tolist()), tuple(right.tolist())),
+                       angle=math.degrees(math.atan2(x_axis[1], x_axis[0])), matrix=quad_matrix(quad, size),
+                       quad=quad, landmarks=landmarks)
+
+
+def align_best(img: np.ndarray, size: int = 256, *, face_box=None, landmarks="auto", **fallback) -> AlignedFace:
+    """The best alignment available: FFHQ's dlib recipe, else Haar eyes, else the face box.
+
+    With the ``toonemo[align]`` extra installed (`faces.landmarks.landmarks_available()`)
+    and `landmarks` "auto" or True this is `align_face_ffhq` (method "dlib-68").
+    Otherwise, or when dlib finds no face and `landmarks` is "auto", it falls back to
+    `align_face_with_quad` (method "eyes" or "face-box", with `fallback` passed on);
+    `landmarks=False` forces the fallback.  The method is always in `.method`, and the
+    quad in `.quad` for `paste_back`.
+    """
+    if landmarks not in ("auto", True, False):
+        raise ValueError(f'landmarks must be "auto", True or False, got {landmarks!r}')
+    if landmarks is True and not _landmarks.landmarks_available():
+        raise _landmarks.LandmarksUnavailable(f"landmarks=True needs dlib; {_landmarks.INSTALL_HINT}")
+    if landmarks is not False and _landmarks.landmarks_available():
+        try:
+            return align_face_ffhq(img, size, face_box=face_box)
+        except ValueError:
+            if landmarks is True:
+                raise
+    return align_face_with_quad(img, size, face_box=face_box, **fallback)
