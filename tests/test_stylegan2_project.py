@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from toonemo_lib.stylegan2.demo import tiny_generator
-from toonemo_lib.stylegan2.perceptual import (STAND_IN_NAME, StandInDistance, lpips_lin_weights,
+from toonemo_lib.stylegan2.perceptual import (LEGACY_MAGIC, STAND_IN_NAME, StandInDistance, lpips_lin_weights,
                                               perceptual_distance, read_torch_state_dict)
 from toonemo_lib.stylegan2.project import (latent_noise_scale, learning_rate, noise_regularization,
                                            normalize_noise, prepare_target, project, render,
@@ -255,13 +255,18 @@ class _Tensor:
 
 class _PthPickler(pickle.Pickler):
     def persistent_id(self, obj):
-        if isinstance(obj, _StorageRef):
-            return ("storage", FloatStorage, obj.key, "cpu", obj.array.size)
+        if isinstance(obj, _StorageRef):  # the legacy format adds a view (None) as a sixth item
+            return ("storage", FloatStorage, obj.key, "cpu", obj.array.size, None)
         return None
 
 
-def write_fake_pth(path, tensors, extra_global=None):
-    """tensors: name -> (flat storage array, offset, size, stride)."""
+def write_fake_pth(path, tensors, extra_global=None, legacy=False):
+    """tensors: name -> (flat storage array, offset, size, stride).
+
+    ``legacy`` writes torch's pre-1.6 stream format (LPIPS' vgg.pth is one, with the older
+    ``_rebuild_tensor``) instead of the zip: magic number, protocol, system info, the
+    pickled dict, the storage keys, then per storage an int64 count and its bytes.
+    """
     storages = [_StorageRef(str(i), t[0]) for i, t in enumerate(tensors.values())]
     state = OrderedDict((name, _Tensor(storage, *t[1:]))
                         for storage, (name, t) in zip(storages, tensors.items()))
@@ -274,6 +279,16 @@ def write_fake_pth(path, tensors, extra_global=None):
                         b"ctorch._utils\n_rebuild_tensor_v2\n")
     data = data.replace(b"c" + module + b"\nFloatStorage\n", b"ctorch\nFloatStorage\n")
     assert module not in data
+    if legacy:
+        data = data.replace(b"ctorch._utils\n_rebuild_tensor_v2\n", b"ctorch._utils\n_rebuild_tensor\n")
+        with open(path, "wb") as f:
+            for header in (LEGACY_MAGIC, 1001, {"protocol_version": 1001, "little_endian": True}):
+                pickle.dump(header, f, protocol=2)
+            f.write(data)
+            pickle.dump([storage.key for storage in storages], f, protocol=2)
+            for storage in storages:
+                f.write(np.int64(storage.array.size).astype("<i8").tobytes() + storage.array.tobytes())
+        return path
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("archive/data.pkl", data)
         for storage in storages:
@@ -281,7 +296,8 @@ def write_fake_pth(path, tensors, extra_global=None):
     return path
 
 
-def test_read_torch_state_dict_without_torch(tmp_path):
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+def test_read_torch_state_dict_without_torch(tmp_path, legacy):
     a = np.arange(6, dtype=np.float32)
     lin = {f"lin{i}.model.1.weight": (np.linspace(0, 1, c, dtype=np.float32), 0, (1, c, 1, 1),
                                       (c, 1, 1, 1))
@@ -289,7 +305,7 @@ def test_read_torch_state_dict_without_torch(tmp_path):
     tensors = {"plain": (a, 0, (2, 3), (3, 1)),          # row-major [[0,1,2],[3,4,5]]
                "transposed": (a, 0, (3, 2), (1, 3)),     # a view with strides
                "offset": (a, 2, (2,), (1,)), **lin}
-    state = read_torch_state_dict(write_fake_pth(tmp_path / "w.pth", tensors))
+    state = read_torch_state_dict(write_fake_pth(tmp_path / "w.pth", tensors, legacy=legacy))
     np.testing.assert_array_equal(state["plain"], a.reshape(2, 3))
     np.testing.assert_array_equal(state["transposed"], a.reshape(2, 3).T)
     np.testing.assert_array_equal(state["offset"], [2, 3])
@@ -303,6 +319,34 @@ def test_read_torch_state_dict_refuses_other_globals(tmp_path):
                           extra_global=math.floor)
     with pytest.raises(pickle.UnpicklingError, match="math.floor"):
         read_torch_state_dict(path)
-    (tmp_path / "old.pth").write_bytes(b"\x80\x02not a zip")
-    with pytest.raises(ValueError, match="zip"):
-        read_torch_state_dict(tmp_path / "old.pth")
+    (tmp_path / "junk.pth").write_bytes(b"\x80\x02not a pickle")
+    with pytest.raises(ValueError, match="not a PyTorch .pth file"):
+        read_torch_state_dict(tmp_path / "junk.pth")
+
+
+def test_lpips_is_used_when_its_files_are_cached(tmp_path, monkeypatch, G, stats, target):
+    """The LPIPS path end to end, offline: a VGG16 of random weights written in the layout of
+    Keras' own notop file (legacy h5), and lin weights in torch's legacy format, as LPIPS ships them."""
+    import h5py
+    import keras
+    from keras.src.legacy.saving import legacy_h5_format
+
+    from toonemo_lib.download import artefact
+
+    monkeypatch.setenv("TOONEMO_HOME", str(tmp_path))
+    vgg_path, lin_path = artefact("vgg16-notop").path, artefact("lpips-vgg-lin").path
+    vgg_path.parent.mkdir(parents=True)
+    lin_path.parent.mkdir(parents=True)
+    vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
+    with h5py.File(vgg_path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, vgg)
+    lin = {f"lin{i}.model.1.weight": (np.full(c, 0.05, np.float32), 0, (1, c, 1, 1), (c, 1, 1, 1))
+           for i, c in enumerate((64, 128, 256, 512, 512))}
+    write_fake_pth(lin_path, lin, legacy=True)
+
+    distance = perceptual_distance()
+    assert distance.is_lpips and distance.name.startswith("LPIPS")
+    a = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
+    assert float(distance(a, a)[0]) == 0.0 and float(distance(a, np.clip(a + 0.3, -1, 1))[0]) > 0
+    result = project(G, target, steps=3, w_stats=stats, distance=distance, progress=False)
+    assert result.distance_name == distance.name and np.isfinite(result.losses).all()
