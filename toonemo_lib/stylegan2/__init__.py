@@ -43,3 +43,18 @@ from .project import ProjectionResult, project, w_statistics  # noqa: E402
 
 __all__ += ["LPIPSDistance", "ProjectionResult", "StandInDistance", "perceptual_distance",
             "project", "w_statistics"]
+
+# Adaptive discriminator augmentation (StyleGAN2-ADA's bgc pipeline and its p rule).
+from .augment import (AdaController, AugmentPipe, ada_kimg_for, ada_update,  # noqa: E402
+                      make_augment)
+
+__all__ += ["AdaController", "AugmentPipe", "ada_kimg_for", "ada_update", "make_augment"]
+
+# Training losses, regularisers, lazy Adam, G_ema and base configurations (NVIDIA's semantics).
+from .loss import (TrainingConfig, config_preset, d_logistic_loss, ema_beta,  # noqa: E402
+                   g_nonsaturating_loss, lazy_adam, path_length_penalty, r1_penalty,
+                   style_mixing_ws, update_ema, update_w_avg)
+
+__all__ += ["TrainingConfig", "config_preset", "d_logistic_loss", "ema_beta",
+            "g_nonsaturating_loss", "lazy_adam", "path_length_penalty", "r1_penalty",
+            "style_mixing_ws", "update_ema", "update_w_avg"]
