@@ -5,6 +5,7 @@
     toonemo dataset SRC_DIR OUT_DIR --resolution 256 [--align] [--format tfrecords|zip]
     toonemo crawl --urls FILE | --page URL | --video FILE --every N  --out DIR
     toonemo emotion IMAGE [IMAGE ...] [--whole-image] [--json]
+    toonemo train --data DATASET --out RUN_DIR [--cfg auto] [--resume PKL] [--kimg N] ...
 
 Exit status, the same for every sub-command: 0 success; 1 a failure while working (a
 missing or unreadable input, a failed notebook, nothing written or downloaded, a model
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from .config import NOTEBOOKS_DIR, PROFILES, get_profile
+from . import stylegan2_cli
 from .datasets import cli as datasets_cli
 from .emotion import cli as emotion_cli
 
@@ -51,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     datasets_cli.add_commands(commands)  # `toonemo dataset ...` and `toonemo crawl ...`
     emotion_cli.add_commands(commands)  # `toonemo emotion IMAGE ...`
+    stylegan2_cli.add_commands(commands)  # `toonemo train --data ... --out ...`
     return parser
 
 

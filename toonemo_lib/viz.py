@@ -358,3 +358,73 @@ def blend_widget(structure_G, texture_G, seeds: Sequence[int], resolutions: Sequ
         level=widgets.Dropdown(options=[0, 1], value=0),
         width=widgets.FloatSlider(value=0.0, min=0.0, max=3.0, step=0.25),
     )
+
+
+def plot_snapshot_grid(fakes: dict, seeds: Sequence[int], size: float = 1.5, suptitle: str | None = None):
+    """One column per snapshot (``stylegan2.snapshot.snapshot_fakes``), one row per seed."""
+    names = list(fakes)
+    if not names:
+        raise ValueError("no snapshots to show")
+    fig, axes = plt.subplots(len(seeds), len(names), squeeze=False,
+                             figsize=(size * len(names), size * len(seeds) + (0.4 if suptitle else 0)))
+    for (r, c), ax in np.ndenumerate(axes):
+        image = fakes[names[c]][r]
+        ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=255)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if r == 0:
+            ax.set_title(names[c].replace("network-snapshot-", "kimg "), fontsize=9)
+        if c == 0:
+            ax.set_ylabel(f"seed {seeds[r]}", fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def snapshot_picker(run_dir, seeds: Sequence[int], base=None, size: float = 1.8):
+    """A slider over the run's snapshots: each position shows the base model beside that snapshot.
+
+    Built with ``ipywidgets.interactive`` on ``snapshot_fakes``; ``widget.result`` holds the
+    last images shown ({"base": ..., name: ...}).
+    """
+    import ipywidgets as widgets
+
+    from .stylegan2.snapshot import list_snapshots, snapshot_fakes
+
+    table = list_snapshots(run_dir)
+    if not len(table):
+        raise ValueError(f"{run_dir} holds no snapshots yet")
+    base_fakes = {} if base is None else snapshot_fakes([], seeds, base=base)
+    cache: dict = {}
+
+    def show(index=len(table) - 1):
+        path = table["path"].iloc[index]
+        if path not in cache:
+            cache[path] = snapshot_fakes([path], seeds)
+        fakes = {**base_fakes, **cache[path]}
+        plot_snapshot_grid(fakes, seeds, size=size, suptitle=f"kimg {table['kimg'].iloc[index]:g}")
+        plt.show()
+        return fakes
+
+    return widgets.interactive(show, index=widgets.IntSlider(value=len(table) - 1, min=0,
+                                                              max=len(table) - 1, description="snapshot"))
+
+
+def plot_training_log(log, metric: str | None = None):
+    """The run's ``log.csv``: losses, regularisers, ADA's p (and a metric) against kimg."""
+    panels = [("losses", ["loss_G", "loss_D"]), ("regularisers", ["r1", "pl", "pl_mean"]),
+              ("augmentation p", ["p"])]
+    if metric is not None and metric in log:
+        panels.append((metric, [metric]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
+    for ax, (title, columns) in zip(axes[0], panels):
+        for column in columns:
+            if column in log and log[column].notna().any():
+                ax.plot(log["kimg"], log[column], marker=".", label=column)
+        ax.set_xlabel("kimg")
+        ax.set_title(title)
+        if len(columns) > 1:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -183,3 +183,27 @@ def synthetic_splits(n: int, val_fraction: float = 0.2, size: int = 48, seed: in
                          "with a face on each side")
     faces, labels = synthetic_faces(n, size=size, grayscale=True, seed=seed)
     return {"train": (faces[:split], labels[:split]), "val": (faces[split:], labels[split:])}
+
+
+def coloured_discs(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
+    """``n`` RGB uint8 images of one saturated disc on a dark background.
+
+    A data set a small GAN can learn in a few CPU minutes: its colour histogram (dark
+    background, a few bright hues) is far from a fresh generator's grey noise, so
+    training progress shows as a distance between histograms.
+    """
+    if n < 1:
+        raise ValueError(f"n must be positive, got {n}")
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, size, size, 3), np.uint8)
+    big = size * SUPERSAMPLE
+    for image in images:
+        canvas = np.full((big, big, 3), rng.integers(0, 40), np.uint8)
+        hue = int(rng.integers(0, 180))
+        colour = cv2.cvtColor(np.uint8([[[hue, 220, 240]]]), cv2.COLOR_HSV2RGB)[0, 0]
+        radius = rng.uniform(0.18, 0.32) * big
+        centre = rng.uniform(radius, big - radius, size=2)
+        cv2.circle(canvas, tuple(int(c) for c in centre), int(radius),
+                   tuple(int(c) for c in colour), -1, cv2.LINE_AA)
+        image[:] = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
+    return images

@@ -431,8 +431,21 @@ class AdaController:
 
     def accumulate(self, real_logits):
         signs = np.sign(np.asarray(real_logits, dtype=np.float64)).ravel()
-        self._sum += float(signs.sum())
-        self._num += signs.size
+        self.add_signs(signs.sum(), signs.size)
+
+    def add_signs(self, sign_sum, count):
+        """Add a sum of sign(D(real)) over `count` reals (a trainer's cross-replica total)."""
+        self._sum += float(sign_sum)
+        self._num += int(count)
+
+    def state(self):
+        """Everything an exact resume needs, as JSON-friendly values."""
+        return dict(p=self.p, batch_idx=self.batch_idx, sign_sum=self._sum, sign_num=self._num)
+
+    def restore(self, state):
+        self.p, self.batch_idx = float(state["p"]), int(state["batch_idx"])
+        self._sum, self._num = float(state["sign_sum"]), int(state["sign_num"])
+        self._sync()
 
     @property
     def rt(self):

@@ -36,3 +36,15 @@ def generate_images(G, seeds, truncation_psi=1.0, truncation_cutoff=None, noise_
     if not out:
         return np.zeros((0, G.resolution, G.resolution, G.num_channels), np.uint8)
     return np.concatenate(out)
+
+
+def tile_images(images, columns):
+    """uint8 images [N, H, W, C] laid out as one image of `columns` per row (gaps black)."""
+    images = np.asarray(images)
+    n, h, w, c = images.shape
+    rows = -(-n // columns)
+    canvas = np.zeros((rows * h, columns * w, c), images.dtype)
+    for i, image in enumerate(images):
+        r, col = divmod(i, columns)
+        canvas[r * h:(r + 1) * h, col * w:(col + 1) * w] = image
+    return canvas

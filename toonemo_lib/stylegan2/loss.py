@@ -86,16 +86,18 @@ def pl_noise_like(images, seed=None):
     return noise / np.sqrt(float(height) * float(width))
 
 
-def path_lengths(G, ws, pl_noise=None, noise_mode="random", seed=None):
+def path_lengths(G, ws, pl_noise=None, noise_mode="random", seed=None, noise=None):
     """Per-sample Jacobian lengths ||J_w^T y||, shape [N]; and the images and noise used.
 
     grad = d sum(G.synthesis(ws) * pl_noise) / d ws, length = sqrt(mean over the W rows of
-    the sum over w channels of grad^2).  Returns (lengths, images, pl_noise).
+    the sum over w channels of grad^2).  `noise`: explicit noise maps for the synthesis
+    (see `SynthesisNetwork.call`).  Returns (lengths, images, pl_noise).
     """
     ws = tf.convert_to_tensor(ws, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(ws)
-        images = tf.cast(G.synthesis(ws, noise_mode=noise_mode), tf.float32)
+        extra = {} if noise is None else {"noise": noise}
+        images = tf.cast(G.synthesis(ws, noise_mode=noise_mode, **extra), tf.float32)
         if pl_noise is None:
             pl_noise = pl_noise_like(images, seed)
         total = tf.reduce_sum(images * pl_noise)
@@ -166,7 +168,7 @@ def _draw_normal(rng, shape):
     return tf.constant(rng.standard_normal(tuple(int(s) for s in shape)), tf.float32)
 
 
-def style_mixing_ws(G, z, c=None, prob=0.9, rng=None, z2=None, return_cutoff=False):
+def style_mixing_ws(G, z, c=None, prob=0.9, rng=None, z2=None, return_cutoff=False, cutoff=None):
     """ws for a training minibatch with style-mixing regularisation.
 
     ws = G.mapping(z); with probability `prob` one cutoff is drawn uniformly in
@@ -174,16 +176,19 @@ def style_mixing_ws(G, z, c=None, prob=0.9, rng=None, z2=None, return_cutoff=Fal
     from randn when not given); otherwise cutoff = num_ws and nothing is mixed.  w_avg is
     not touched (see `update_w_avg`).  `rng`: a numpy Generator (eager) or a
     tf.random.Generator (also inside tf.function); default a fresh numpy Generator.
+    A given `cutoff` (with `z2`) is used as drawn elsewhere: the trainer draws every random
+    number for the global batch so that replicas and resumed runs see the same ones.
     Returns ws, or (ws, cutoff) with return_cutoff=True.
     """
     rng = rng if rng is not None else np.random.default_rng()
     z = tf.convert_to_tensor(z, tf.float32)
     ws = G.mapping(z, c)
     num_ws = G.num_ws
-    if prob <= 0 or num_ws < 2:
-        return (ws, tf.constant(num_ws, tf.int32)) if return_cutoff else ws
-    cutoff = _draw_int(rng, 1, num_ws)
-    cutoff = tf.where(_draw_uniform(rng) < float(prob), cutoff, tf.constant(num_ws, tf.int32))
+    if cutoff is None:
+        if prob <= 0 or num_ws < 2:
+            return (ws, tf.constant(num_ws, tf.int32)) if return_cutoff else ws
+        cutoff = _draw_int(rng, 1, num_ws)
+        cutoff = tf.where(_draw_uniform(rng) < float(prob), cutoff, tf.constant(num_ws, tf.int32))
     if z2 is None:
         z2 = _draw_normal(rng, z.shape if z.shape.is_fully_defined() else tf.shape(z))
     ws2 = G.mapping(tf.convert_to_tensor(z2, tf.float32), c)
@@ -236,7 +241,7 @@ def update_ema(G_ema, G, beta):
             if tuple(ema_var.shape) != tuple(var.shape):
                 raise ValueError(f"update_ema: shape mismatch {ema_var.path} {ema_var.shape} "
                                  f"vs {var.path} {var.shape}")
-    beta = float(beta)
+    beta = tf.cast(beta, tf.float32)  # a float, or a tensor inside a tf.function
     for ema_var, var in zip(*pairs[0]):
         value = tf.convert_to_tensor(var)
         ema_var.assign(value + (tf.convert_to_tensor(ema_var) - value) * beta)
