@@ -201,8 +201,7 @@ def test_main_and_regularisation_steps_share_one_adam_state():
     assert int(opt.iterations) == 2
     beta2 = 0.99 ** 0.8
     second_moment = (1 - beta2) * (beta2 * np.array([1.0, 1.0]) + np.array([4.0, 0.0]))
-    velocities = [var for var in opt.variables if "velocity" in var.path]
-    np.testing.assert_allclose(velocities[0].numpy(), second_moment, rtol=1e-5)
+    np.testing.assert_allclose(opt.velocities[0].numpy(), second_moment, rtol=1e-5)
 
 
 # --------------------------------------------------------------------------- style mixing, w_avg
