@@ -45,6 +45,22 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "synthetic_faces": 12,  # cartoon faces drawn for the local fixture site
             "max_pages": 2,  # pagination links the crawler follows
         },
+        "03": {
+            "resume": "",  # "" trains a small network from scratch on coloured discs and fine-tunes that one
+            "resolution": 16,  # side of the generated data sets (from scratch only)
+            "cfg": "tiny",  # --cfg preset (tiny / small for a CPU)
+            "batch": 8,  # minibatch
+            "scratch_images": 256,  # coloured discs for the from-scratch run
+            "scratch_kimg": 0.064,  # thousands of images shown from scratch (first call; the resume demo adds more)
+            "resume_kimg": 0.096,  # the same run continued after the "disconnect"
+            "finetune_images": 48,  # synthetic cartoon faces of the fine-tuning set
+            "finetune_kimg": 0.064,  # thousands of images of fine-tuning
+            "tick_kimg": 0.016,  # a tick (and, with snap 1, a snapshot) every this many kimg
+            "freezed": 1,  # discriminator layers frozen from the image side (FreezeD)
+            "grid_seeds": (0, 1, 2),  # rows of the snapshot grids
+            "histogram_samples": 48,  # generated images per colour-histogram distance
+            "keep_last": 0,  # snapshots kept besides the picked ones (0: all)
+        },
         "04": {
             "generator_resolution": 32,  # side of the small stand-in generators when no real pair is used
             "use_ffhq": False,  # NVIDIA's FFHQ config-f + a cartoon pickle (1024x1024, downloads) instead
@@ -79,6 +95,22 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "synthetic_faces": 40,
             "max_pages": 3,
         },
+        "03": {
+            "resume": "",
+            "resolution": 32,
+            "cfg": "tiny",
+            "batch": 8,
+            "scratch_images": 1000,
+            "scratch_kimg": 6,
+            "resume_kimg": 8,
+            "finetune_images": 300,
+            "finetune_kimg": 4,
+            "tick_kimg": 1,
+            "freezed": 2,
+            "grid_seeds": (0, 1, 2, 3),
+            "histogram_samples": 256,
+            "keep_last": 0,
+        },
         "04": {
             "generator_resolution": 64,
             "use_ffhq": False,
@@ -112,6 +144,22 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution": 1024,
             "synthetic_faces": 40,
             "max_pages": 10,
+        },
+        "03": {
+            "resume": "ffhq1024",  # NVIDIA's FFHQ config-f (about 360 MB, downloaded once) is the base
+            "resolution": 1024,  # the pickle's resolution: notebook 02's gpu data set
+            "cfg": "paper1024",
+            "batch": 4,  # what a Colab T4 / V100 holds at 1024 (NVIDIA's paper1024: 32 on 8 GPUs)
+            "scratch_images": 0,
+            "scratch_kimg": 0,
+            "resume_kimg": 0,
+            "finetune_images": 0,  # the data set of notebook 02 (DATA)
+            "finetune_kimg": 40,  # the capstone picked its cartoon model a few hundred kimg in; resume to go on
+            "tick_kimg": 4,  # NVIDIA's tick; a snapshot every tick, as the capstone did
+            "freezed": 0,
+            "grid_seeds": (0, 1, 2, 3),
+            "histogram_samples": 256,
+            "keep_last": 5,  # a 1024 snapshot with its optimizer state is about 0.8 GB: mind the Drive quota
         },
         "04": {
             "generator_resolution": 64,  # the stand-ins when a real model is missing (the real pair is 1024)

@@ -37,8 +37,10 @@ NOTEBOOKS = (
                  ("smoke", "cpu", "gpu"), "no"),
     NotebookInfo("02", "Building a StyleGAN2 dataset",
                  "crawl, curate, square-resize, align faces, write StyleGAN2 TFRecords", ("smoke", "cpu", "gpu"), "no"),
-    NotebookInfo("03", "Transfer-learning StyleGAN2 on cartoon faces",
-                 "fine-tune from FFHQ, snapshots and fakes grids, pick the snapshot, resume", ("smoke", "gpu"), "yes (gpu profile)"),
+    NotebookInfo("03", "Fine-tuning StyleGAN2 on a cartoon data set",
+                 "transfer learning from FFHQ with NVIDIA's losses and ADA, a snapshot every tick, "
+                 "picking a snapshot by eye, resuming after a disconnect", ("smoke", "cpu", "gpu"),
+                 "yes (gpu profile)"),
     NotebookInfo("04", "Network blending: Toonify yourself",
                  "layer swapping FFHQ x cartoon at 8..1024, projection of a photo, personal emoji", ("smoke", "cpu", "gpu"),
                  "recommended"),

@@ -373,13 +373,19 @@ def plot_snapshot_grid(fakes: dict, seeds: Sequence[int], size: float = 1.5, sup
         ax.set_xticks([])
         ax.set_yticks([])
         if r == 0:
-            ax.set_title(names[c].replace("network-snapshot-", "kimg "), fontsize=9)
+            ax.set_title(_snapshot_title(names[c]), fontsize=9)
         if c == 0:
             ax.set_ylabel(f"seed {seeds[r]}", fontsize=9)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def _snapshot_title(name: str) -> str:
+    """'network-snapshot-000012.345' -> 'kimg 12.345'; other keys ('base') unchanged."""
+    prefix = "network-snapshot-"
+    return f"kimg {float(name[len(prefix):]):g}" if name.startswith(prefix) else name
 
 
 def snapshot_picker(run_dir, seeds: Sequence[int], base=None, size: float = 1.8):

@@ -140,3 +140,15 @@ def snapshot_fakes(snapshots, seeds, base=None, truncation_psi=1.0) -> dict:
     for path in snapshots:
         out[Path(path).stem] = generate_images(load_snapshot(path).Gs, seeds, truncation_psi)
     return out
+
+
+def snapshot_colour_distances(snapshots: pd.DataFrame, reals, samples: int = 256, seed: int = 0) -> pd.DataFrame:
+    """Per snapshot of a `list_snapshots` table: kimg and the colour-histogram distance
+    between `samples` of its G_ema's images (fixed latents) and the data set `reals`."""
+    from .generate import generate_images
+    from .metrics import colour_histogram_distance
+
+    seeds = range(seed, seed + samples)
+    rows = [dict(name=row.name, kimg=row.kimg, colour_distance=colour_histogram_distance(
+        generate_images(load_snapshot(row.path).Gs, seeds, batch_size=64), reals)) for row in snapshots.itertuples()]
+    return pd.DataFrame(rows, columns=["name", "kimg", "colour_distance"])

@@ -22,6 +22,7 @@ global mean, and Keras' optimizer sums the replicas' gradients.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -290,8 +291,13 @@ class Trainer:
                     w_avg.assign(mean + (w_avg - mean) * cfg.w_avg_beta)
                 return total
 
-            self._steps[name] = (tf.function(lambda: self._draw(name), autograph=False),
-                                 tf.function(run, autograph=False))
+            functions = (tf.function(lambda: self._draw(name), autograph=False),
+                         tf.function(run, autograph=False))
+            for function in functions:
+                # TF counts traces by source line, so a second Trainer in one session (a
+                # fine-tune after a from-scratch run) would be reported as "retracing".
+                function._omit_frequent_tracing_warning = True
+            self._steps[name] = functions
         return self._steps[name]
 
     def step(self, reals) -> dict:
@@ -426,6 +432,7 @@ def resume_networks(resume):
 
 
 RESUME_NAMES = {"ffhq1024": "stylegan2-ffhq-config-f"}
+_last_trainer: dict = {}  # {run key: the Trainer of the last train() call}
 
 
 def train(data, out, *, cfg="auto", resume=None, kimg=None, tick_kimg=4.0, snap=1, batch=None,
@@ -475,10 +482,17 @@ def train(data, out, *, cfg="auto", resume=None, kimg=None, tick_kimg=4.0, snap=
         suite = MetricSuite(list(metrics), images, num_gen=min(max(len(images), 256), 5000),
                             extractors=extractors)
 
-    trainer = Trainer(config, G_config=G_config, D_config=D_config, aug=aug, p=p,
-                      resumed=resume is not None, freezed=freezed, seed=seed,
-                      strategy=make_strategy(strategy))
     snapshots = list_snapshots(out)
+    # Continuing the last run of this Python session reuses its compiled phases (a CPU
+    # spends most of a short run compiling them); the snapshot still sets every state.
+    key = json.dumps([identity, G_config, D_config, strategy], sort_keys=True, default=str)
+    trainer = _last_trainer.get(key) if len(snapshots) else None
+    if trainer is None:
+        trainer = Trainer(config, G_config=G_config, D_config=D_config, aug=aug, p=p,
+                          resumed=resume is not None, freezed=freezed, seed=seed,
+                          strategy=make_strategy(strategy))
+    _last_trainer.clear()
+    _last_trainer[key] = trainer
     log = runs.read_log(out, key="tick")
     if len(snapshots):
         latest = load_snapshot(snapshots["path"].iloc[-1])
