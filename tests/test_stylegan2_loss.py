@@ -193,6 +193,24 @@ def test_presets_build_lazy_optimizers_with_nvidia_numbers():
     assert cfg.g_optimizer().beta_2 == pytest.approx(0.99 ** (4 / 5))
 
 
+def test_fused_adam_takes_keras_adams_steps():
+    """One ResourceApplyAdam per variable computes what Keras' Adam (TF1's epsilon placement) does."""
+    import keras
+
+    rng = np.random.default_rng(3)
+    start = rng.normal(size=(3, 4)).astype(np.float32)
+    ours, theirs = tf.Variable(start), tf.Variable(start)
+    fused = lazy_adam(0.01, 0.0, 0.99, interval=16)
+    reference = keras.optimizers.Adam(learning_rate=fused.learning_rate, beta_1=fused.beta_1,
+                                      beta_2=fused.beta_2, epsilon=fused.epsilon)
+    for _ in range(5):
+        grad = tf.constant(rng.normal(size=(3, 4)).astype(np.float32))
+        fused.apply_gradients([(grad, ours)])
+        reference.apply_gradients([(grad, theirs)])
+    assert int(fused.iterations) == 5 and len(fused.variables) == 3
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7)
+
+
 def test_main_and_regularisation_steps_share_one_adam_state():
     v = tf.Variable([1.0, 2.0])
     opt = lazy_adam(0.1, 0.0, 0.99, interval=4)

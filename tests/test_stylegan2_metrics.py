@@ -183,3 +183,18 @@ def test_metric_suite_computes_real_features_once(emotion, faces):
     assert suite._real["emotion"][0] is real_before  # cached, not recomputed
     assert all(np.isfinite(v) and v > 0 for v in [*first.values(), *second.values()])
     assert MetricSuite("none", grey, num_gen=4)(generate) == {}
+
+
+def test_colour_histogram_distance_is_zero_for_the_same_colours_and_one_for_disjoint():
+    from toonemo_lib.stylegan2.metrics import colour_histogram, colour_histogram_distance
+
+    red = np.zeros((2, 4, 4, 3), np.uint8)
+    red[..., 0] = 255
+    blue = np.roll(red, 2, axis=-1)
+    assert colour_histogram(red).sum() == pytest.approx(1.0)
+    assert colour_histogram_distance(red, red[::-1]) == 0
+    assert colour_histogram_distance(red, blue) == 1
+    half = np.concatenate([red[:1], blue[:1]])
+    assert colour_histogram_distance(half, red) == pytest.approx(0.5)
+    grey = np.full((1, 4, 4), 128, np.uint8)   # one channel is read as grey RGB
+    assert colour_histogram_distance(grey, np.repeat(grey[..., None], 3, -1)) == 0

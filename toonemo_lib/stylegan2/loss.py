@@ -21,7 +21,6 @@ a new running mean) and leave variables alone; call them inside the caller's
 
 import dataclasses
 
-import keras
 import numpy as np
 import tensorflow as tf
 
