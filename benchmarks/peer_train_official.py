@@ -38,7 +38,7 @@ loss = StyleGAN2Loss(torch.device("cpu"), G_mapping=G.mapping, G_synthesis=G.syn
 phases = []
 for name, module, interval in (("G", G, 4), ("D", D, 16)):
     ratio = interval / (interval + 1)
-    opt = torch.optim.Adam(module.parameters(), lr=spec["lrate"] * ratio, betas=(0, 0.99**ratio), eps=1e-8)
+    opt = torch.optim.Adam(module.parameters(), lr=spec["lrate"] * ratio, betas=(0.0, 0.99**ratio), eps=1e-8)
     phases += [(name + "main", module, opt, 1), (name + "reg", module, opt, interval)]
 
 

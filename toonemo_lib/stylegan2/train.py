@@ -505,8 +505,8 @@ def train(data, out, *, cfg="auto", resume=None, kimg=None, tick_kimg=4.0, snap=
         tick = 0
         runs.atomic_write_json(out / runs.CONFIG, dict(identity, data=str(data)))
         cols = grid_shape(resolution)[0]
-        write_image(out / "reals.png", tile_images(images[np.random.default_rng(seed).permutation(
-            len(images))[:cols * 4] % len(images)], cols))
+        shown = np.random.default_rng(seed).permutation(len(images))[:cols * 4]
+        write_image(out / "reals.png", tile_images(images[shown], cols))
     latents = z_from_seeds(range(grid_shape(resolution)[0] * 4), trainer.G.latent_size)
     if tick == 0:
         write_fakes(trainer.G_ema, out / "fakes_init.png", latents)
