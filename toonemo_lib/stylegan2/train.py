@@ -10,7 +10,7 @@ augmentation matrices, the path-length noise) is drawn for the *global* batch fr
 `tf.random.Generator` and then split across replicas.  So a run resumed from a snapshot
 repeats exactly what the uninterrupted run would have done, and two replicas compute what
 one replica computes on the same global batch; each replica's loss is its share of the
-global mean, and Keras' optimizer sums the replicas' gradients.
+global mean, and the optimizer (`loss.Adam`) sums the replicas' gradients.
 
     trainer = Trainer(config_preset("tiny", 32), seed=0)
     for reals in batches:                        # uint8 NHWC, the global batch
