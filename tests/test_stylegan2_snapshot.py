@@ -85,3 +85,13 @@ def test_coloured_discs_are_bright_discs_on_a_dark_background():
     corners = images[:, [0, 0, -1, -1], [0, -1, 0, -1]]
     assert corners.max() < 45 and images.reshape(6, -1).max(axis=1).min() > 150
     np.testing.assert_array_equal(images, coloured_discs(6, 32, seed=0))
+
+
+def test_snapshot_kimg_reads_nvidias_names_and_nothing_else():
+    from toonemo_lib.stylegan2.snapshot import snapshot_kimg
+    from toonemo_lib.viz import _snapshot_title
+
+    assert snapshot_kimg("network-snapshot-000012.npz") == 12.0
+    assert snapshot_kimg("network-snapshot-000000.064") == 0.064
+    assert snapshot_kimg("base") is None and snapshot_kimg("network-snapshot-12.npz") is None
+    assert _snapshot_title("network-snapshot-000002.504") == "kimg 2.504" and _snapshot_title("base") == "base"

@@ -384,8 +384,10 @@ def plot_snapshot_grid(fakes: dict, seeds: Sequence[int], size: float = 1.5, sup
 
 def _snapshot_title(name: str) -> str:
     """'network-snapshot-000012.345' -> 'kimg 12.345'; other keys ('base') unchanged."""
-    prefix = "network-snapshot-"
-    return f"kimg {float(name[len(prefix):]):g}" if name.startswith(prefix) else name
+    from .stylegan2.snapshot import snapshot_kimg
+
+    kimg = snapshot_kimg(name)
+    return name if kimg is None else f"kimg {kimg:g}"
 
 
 def snapshot_picker(run_dir, seeds: Sequence[int], base=None, size: float = 1.8):

@@ -27,7 +27,13 @@ from .networks import Discriminator, Generator
 
 FORMAT = "toonemo-stylegan2-snapshot/1"
 NETWORKS = {"G": Generator, "D": Discriminator, "Gs": Generator}
-_NAME = re.compile(r"^network-snapshot-(\d{6})(?:\.(\d{3}))?\.npz$")
+_NAME = re.compile(r"^network-snapshot-(\d{6})(?:\.(\d{3}))?$")
+
+
+def snapshot_kimg(name: str) -> float | None:
+    """kimg of a snapshot name or file name ('network-snapshot-000012.345[.npz]'); None otherwise."""
+    match = _NAME.match(name.removesuffix(".npz"))
+    return None if match is None else (int(match[1]) * 1000 + int(match[2] or 0)) / 1000
 
 
 def snapshot_name(cur_nimg: int, taken=()) -> str:
@@ -117,10 +123,9 @@ def list_snapshots(run_dir) -> pd.DataFrame:
     """The run's snapshots, oldest first: columns name, kimg (images shown / 1000), path."""
     rows = []
     for path in Path(run_dir).glob("network-snapshot-*.npz"):
-        match = _NAME.match(path.name)
-        if match:
-            nimg = int(match[1]) * 1000 + int(match[2] or 0)
-            rows.append(dict(name=path.stem, kimg=nimg / 1000, path=path))
+        kimg = snapshot_kimg(path.name)
+        if kimg is not None:
+            rows.append(dict(name=path.stem, kimg=kimg, path=path))
     table = pd.DataFrame(rows, columns=["name", "kimg", "path"])
     return table.sort_values("kimg", kind="stable").reset_index(drop=True)
 
