@@ -7,34 +7,46 @@
    of its default "lite" backend (why that is the default).
 2. `EmotionRecognizer.classify` in faces per second (crops of mixed sizes, so the
    preprocessing is included) at batch 1 and 32, with and without flip TTA.
-3. `detect_and_classify` in frames per second on a 640 x 480 RGB frame holding one face
-   (the shipped astronaut photo, resized to 480 x 480, on a gray background), and
-   the same frame (in BGR, as OpenCV-based `fer` expects) through the `fer` package's
-   `FER().detect_emotions` when it is
-   installed (an optional, benchmark-only dependency), with the speed-up.  The two are
-   timed alternately so that other load on the machine hits both alike.
-4. Face detection quality and speed of a few settings on 100 frames (640 x 480) each
-   holding one real face (scikit-image's bundled LFW subset, 56-180 px, pasted on
-   natural backgrounds) and 100 face-free frames (its non-face patches on the same
-   backgrounds): faces found, false detections, median ms per frame.  "fer-like" is
-   what `fer` does (full resolution, default cascade, step 1.1, 5 neighbours, 50 px).
+3. `detect_and_classify` on the 30 frames of `faces.quality.drifting_face_frames`
+   (640 x 480, the astronaut portrait drifting and growing, its face 55-65 px): faces
+   found and ms per frame with the default detector, BlazeFace alone and the Haar
+   cascade, on LiteRT and on TensorFlow, and the `fer` package's `FER().detect_emotions` on the same frames (in
+   BGR, as OpenCV-based `fer` reads them), with the speed-up and each stage's share.
+   `fer` runs in its own environment (it needs opencv-contrib-python, torch and
+   moviepy<2): set TOONEMO_FER_PYTHON to that environment's python (benchmarks/peer_fer.py
+   runs there); our rounds are timed before and after it, so both meet the same machine.
+4. Face detection quality and speed (`faces.quality.detection_table`): recall and false
+   detections of toonemo's default (BlazeFace, the cascade where it finds nothing),
+   BlazeFace alone (full and short range), toonemo's Haar setting and what
+   `fer` does (full resolution, default cascade, step 1.1, 5 neighbours, 50 px), on the
+   drifting astronaut, on 100 LFW faces (scikit-image's bundled subset, 56-180 px) and
+   500 FER2013 PublicTest faces (64-280 px; when --fer2013 or a found copy is at hand)
+   pasted into natural scenes, and on 100 face-free views of the same scenes.
    --quick skips it.
 
 Every figure is the median of --runs timed runs after a warm-up.  No network access.
 """
 
 import argparse
-import logging
+import importlib.util
+import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 
 import toonemo_lib  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before TensorFlow loads)
 from toonemo_lib.datasets.samples import list_samples, load_sample
 from toonemo_lib.emotion.recognize import SHIPPED_MODEL, EmotionRecognizer
+from toonemo_lib.faces.quality import (detection_table, drifting_face_frames, faceless_frames, matches,
+                                       pasted_face_frames)
 from toonemo_lib.images import to_gray
 
 
@@ -49,14 +61,6 @@ def median_ms(fn, runs, warmup=2):
     return statistics.median(times)
 
 
-def test_frame() -> np.ndarray:
-    """640 x 480 RGB frame: the astronaut photo (one face) resized to 480 x 480, centred on gray."""
-    astronaut = load_sample("faces/astronaut.png")
-    frame = np.full((480, 640, 3), 128, np.uint8)
-    frame[:, 80:560] = cv2.resize(astronaut, (480, 480), interpolation=cv2.INTER_AREA)
-    return frame
-
-
 def face_crops(count: int) -> list[np.ndarray]:
     """`count` RGB face crops of mixed sizes: the astronaut's face and the shipped LFW faces."""
     astronaut = load_sample("faces/astronaut.png")
@@ -64,17 +68,27 @@ def face_crops(count: int) -> list[np.ndarray]:
     return [crops[i % len(crops)] for i in range(count)]
 
 
-def load_fer():
-    """fer's FER class, or None when the package is not installed."""
-    try:
-        from fer import FER
-    except ImportError:
-        try:
-            from fer.fer import FER  # fer 25.x no longer exports FER from the package
-        except ImportError:
-            return None
-    logging.getLogger("fer").setLevel(logging.WARNING)
-    return FER
+def fer_python():
+    """The Python that has `fer`: $TOONEMO_FER_PYTHON, or this one when fer is installed here; else None."""
+    if os.environ.get("TOONEMO_FER_PYTHON"):
+        return os.environ["TOONEMO_FER_PYTHON"]
+    return sys.executable if importlib.util.find_spec("fer") else None
+
+
+def run_fer(frames, runs):
+    """fer's detect_emotions on ``frames`` (RGB) in its own process: peer_fer.py's JSON, or None."""
+    python = fer_python()
+    if python is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "frames.npz"
+        np.savez(path, frames=np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in frames]))  # fer reads BGR
+        done = subprocess.run([python, str(Path(__file__).with_name("peer_fer.py")), str(path), "--runs", str(runs)],
+                              capture_output=True, text=True)
+    if done.returncode:
+        print(f"fer peer failed:\n{done.stderr[-2000:]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def bench_model_call(recognizer, by_tensorflow, runs):
@@ -104,116 +118,88 @@ def bench_classify(recognizer, runs):
     recognizer.flip_tta = True
 
 
-def bench_frames(recognizer, by_tensorflow, runs):
-    frame = test_frame()
-    bgr_frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)  # fer reads frames the way cv2.imread gives them
-    found = recognizer.detect_and_classify(frame)
-    print(f"\n640x480 frame with one face (flip TTA on, {recognizer.backend} backend): toonemo finds "
-          f"{len(found)} face(s) {[f['rect'] for f in found]}")
-    FER = load_fer()
-    detector = None
-    if FER is None:
-        print("fer not installed: pip install fer")
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            detector = FER()
-            boxes = [list(map(int, f["box"])) for f in detector.detect_emotions(bgr_frame)]
-        print(f"fer FER().detect_emotions finds {len(boxes)} face(s) {boxes}")
-
-    ours, no_tta, tensorflow, theirs, ratios = [], [], [], [], []
-
-    def timed(fn, into, image=frame):
-        start = time.perf_counter()
-        fn(image)
-        into.append((time.perf_counter() - start) * 1e3)
-
-    for _ in range(2):  # warm-up
-        recognizer.detect_and_classify(frame)
-        by_tensorflow.detect_and_classify(frame)
-        if detector is not None:
-            detector.detect_emotions(bgr_frame)
+def frame_rounds(fn, frames, runs):
+    """The median ms per frame of ``fn`` over ``frames``, for each of ``runs`` rounds."""
+    for frame in frames[:2]:
+        fn(frame)
+    rounds = []
     for _ in range(runs):
-        recognizer.flip_tta = False
-        timed(recognizer.detect_and_classify, no_tta)
-        recognizer.flip_tta = True
-        timed(recognizer.detect_and_classify, ours)
-        timed(by_tensorflow.detect_and_classify, tensorflow)
-        if detector is not None:
-            timed(detector.detect_emotions, theirs, bgr_frame)
-            ratios.append(theirs[-1] / ours[-1])
-    print(f"{'pipeline':<40} {'ms/frame':>9} {'frames/s':>9}")
-    for label, times in [(f"toonemo detect_and_classify ({recognizer.backend})", ours),
-                         ("  the same without flip TTA", no_tta),
-                         ("  the same on the tensorflow backend", tensorflow),
-                         ("fer FER().detect_emotions", theirs)]:
-        if times:
-            print(f"{label:<40} {statistics.median(times):>9.1f} {1e3 / statistics.median(times):>9.1f}")
-    ms, ms_plain = statistics.median(ours), statistics.median(no_tta)
-    if detector is not None:
-        ms_fer = statistics.median(theirs)
-        print(f"speed-up over fer: {ms_fer / ms:.1f}x (ratio of medians), "
-              f"{statistics.median(ratios):.1f}x (median of paired runs); "
-              f"{ms_fer / ms_plain:.1f}x without flip TTA")
+        times = []
+        for frame in frames:
+            start = time.perf_counter()
+            fn(frame)
+            times.append((time.perf_counter() - start) * 1e3)
+        rounds.append(statistics.median(times))
+    return rounds
 
 
-def detection_frames(seed=1):
-    """(frame, true box or None) pairs: 100 LFW faces and 100 non-face patches on backgrounds."""
+def found_in(boxes_per_frame, pairs) -> int:
+    return sum(any(matches(box, truth) for box in boxes) for boxes, (_, truth) in zip(boxes_per_frame, pairs))
+
+
+def bench_frames(pipelines, runs):
+    """detect + classify on the 30 drifting-astronaut frames, against fer on the same frames.
+
+    ``pipelines`` maps a label to a recogniser; the first is timed again after fer.
+    """
+    pairs = drifting_face_frames()
+    frames = [frame for frame, _ in pairs]
+    print(f"\n{len(frames)} frames of 640x480, the astronaut drifting and growing (face 55-65 px), "
+          f"detect + classify with flip TTA")
+    results = {}
+    for label, recognizer in pipelines.items():
+        found = found_in([[r["rect"] for r in recognizer.detect_and_classify(f)] for f in frames], pairs)
+        results[label] = (found, frame_rounds(recognizer.detect_and_classify, frames, runs))
+    peer = run_fer(frames, runs)
+    main_label = next(iter(pipelines))  # the first pipeline is the one compared with fer
+    ours = pipelines[main_label]
+    found, rounds = results[main_label]
+    again = frame_rounds(ours.detect_and_classify, frames, runs)  # after fer: both see the same machine
+    results[main_label] = (found, rounds + again)
+    if peer is not None:
+        results[f"fer {peer['fer']} FER().detect_emotions"] = (found_in(peer["boxes"], pairs), peer["ms_per_frame"])
+    print(f"{'pipeline':<48} {'found':>6} {'ms/frame':>9} {'spread':>13} {'frames/s':>9}")
+    for label, (found, rounds) in results.items():
+        ms = statistics.median(rounds)
+        print(f"{label:<48} {found:>3}/{len(frames)} {ms:>9.2f} {min(rounds):>6.2f}-{max(rounds):<6.2f} {1e3 / ms:>9.1f}")
+    detect_ms = statistics.median(frame_rounds(ours.detect, frames, runs))
+    total_ms = statistics.median(results[main_label][1])
+    print(f"stages of toonemo's frame: detection {detect_ms:.2f} ms ({detect_ms / total_ms:.0%}), gray + crop + "
+          f"classify {total_ms - detect_ms:.2f} ms ({1 - detect_ms / total_ms:.0%})")
+    if peer is None:
+        print("fer not available: set TOONEMO_FER_PYTHON to a Python with `pip install fer` (its own environment)")
+    else:
+        fer_ms = statistics.median(peer["ms_per_frame"])
+        print(f"speed-up over fer: {fer_ms / total_ms:.1f}x (ratio of medians)")
+
+
+def bench_detection(recognizer, fer2013):
+    """Recall, false detections and speed of each detector on faces of known place and on faceless frames."""
     from skimage import data
 
-    lfw = np.round(data.lfw_subset() * 255).astype(np.uint8)  # 100 faces, then 100 non-faces
-    backgrounds = [cv2.resize(to_gray(img), (640, 480))
-                   for img in (data.coffee(), data.chelsea(), data.rocket(), data.hubble_deep_field(),
-                               data.coins(), data.brick(), data.grass())]
-    rng = np.random.default_rng(seed)
-    frames = []
-    for i, patch in enumerate(lfw):
-        size = (56, 80, 120, 180)[i % 4]
-        frame = backgrounds[i % len(backgrounds)].copy()
-        x, y = int(rng.integers(0, 640 - size)), int(rng.integers(0, 480 - size))
-        frame[y:y + size, x:x + size] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_CUBIC)
-        # an LFW crop is a little wider than the face: the face is its central ~80 %
-        frames.append((frame, (x + 0.1 * size, y + 0.1 * size, 0.8 * size) if i < 100 else None))
-    return frames
-
-
-def _matches(box, truth) -> bool:
-    x, y, w, h = box
-    tx, ty, side = truth
-    return (abs(x + w / 2 - tx - side / 2) < 0.4 * side and abs(y + h / 2 - ty - side / 2) < 0.4 * side
-            and 0.5 < w / side < 2)
-
-
-def bench_detection(recognizer, runs):
+    from toonemo_lib.faces.blazeface import BlazeFace
     from toonemo_lib.faces.detect import load_cascade
 
     fer_like = load_cascade("haarcascade_frontalface_default.xml")
-    settings = [
-        ("fer-like: full res, default, 1.1, 5", lambda g: [tuple(b) for b in np.reshape(
-            fer_like.detectMultiScale(g, scaleFactor=1.1, minNeighbors=5, minSize=(50, 50)), (-1, 4))]),
-    ]
-    variants = [("320 px, default, 1.1, 5", dict(cascade="haarcascade_frontalface_default.xml",
-                                                  scale_factor=1.1, min_neighbors=5)),
-                ("320 px, alt2, 1.1, 5", dict(scale_factor=1.1, min_neighbors=5)),
-                ("320 px, alt2, 1.2, 3 (toonemo)", {}),
-                ("320 px, alt2, 1.25, 3", dict(scale_factor=1.25)),
-                ("256 px, alt2, 1.2, 3", dict(detect_side=256, scale_factor=1.2))]
-    for label, changes in variants:
-        settings.append((label, EmotionRecognizer(recognizer.model_path, **changes).find_faces))
-    frames = detection_frames()
-    print("\nface detection on 100 frames with one face + 100 without (640x480)")
-    print(f"{'setting (side, cascade, step, neighbours)':<42} {'found':>6} {'false':>6} {'ms/frame':>9}")
-    for label, find in settings:
-        found = false = 0
-        times = []
-        for frame, truth in frames:
-            start = time.perf_counter()
-            boxes = find(frame)
-            times.append((time.perf_counter() - start) * 1e3)
-            hits = [truth is not None and _matches(b, truth) for b in boxes]
-            found += any(hits)
-            false += hits.count(False)
-        print(f"{label:<42} {found:>5}% {false:>6} {statistics.median(times):>9.1f}")
+    full, short = BlazeFace("full"), BlazeFace("short")
+    detectors = {
+        "toonemo default: BlazeFace full, else Haar": recognizer.find_faces,
+        "BlazeFace full": lambda image: [face.box for face in full(image)],
+        "BlazeFace short": lambda image: [face.box for face in short(image)],
+        "Haar alt2 320 px, 1.2, 3 (toonemo haar)": EmotionRecognizer(recognizer.model_path, detector="haar").find_faces,
+        "fer-like Haar: full res, default, 1.1, 5": lambda image: [tuple(b) for b in np.reshape(
+            fer_like.detectMultiScale(to_gray(image), scaleFactor=1.1, minNeighbors=5, minSize=(50, 50)), (-1, 4))],
+    }
+    lfw_faces = np.round(data.lfw_subset()[:100] * 255).astype(np.uint8)  # 25 x 25 gray crops
+    frame_sets = {"astronaut drifting": drifting_face_frames(),
+                  "LFW faces pasted": pasted_face_frames(lfw_faces, sides=(56, 80, 120, 180))}
+    if fer2013 is not None:
+        frame_sets["FER2013 PublicTest pasted"] = pasted_face_frames(fer2013[:500])
+    frame_sets["no face"] = faceless_frames(100)
+    table = detection_table(detectors, frame_sets)
+    print("\nface detection on 640x480 frames (found: the true face among the detections; false: any other)")
+    with pd.option_context("display.width", 200, "display.max_columns", 10):
+        print(table.round(3).to_string())
 
 
 def main():
@@ -221,6 +207,7 @@ def main():
     parser.add_argument("--runs", type=int, default=15, help="timed runs per measurement")
     parser.add_argument("--quick", action="store_true", help="skip the detection-quality table")
     parser.add_argument("--model", default=None, help=f"Keras emotion model (default: {SHIPPED_MODEL.name})")
+    parser.add_argument("--fer2013", default=None, help="FER2013 copy for the pasted-faces set (default: found)")
     args = parser.parse_args()
     import tensorflow as tf
 
@@ -231,9 +218,24 @@ def main():
           f"median of {args.runs} runs")
     bench_model_call(recognizer, by_tensorflow, args.runs)
     bench_classify(recognizer, args.runs)
-    bench_frames(recognizer, by_tensorflow, args.runs)
+    pipelines = {"toonemo default (BlazeFace, else Haar; LiteRT)": recognizer,
+                 "toonemo (BlazeFace only, LiteRT)": EmotionRecognizer(args.model, detector="blazeface"),
+                 "toonemo default on TensorFlow": by_tensorflow,
+                 "toonemo (Haar, LiteRT)": EmotionRecognizer(args.model, detector="haar")}
+    bench_frames(pipelines, args.runs)
     if not args.quick:
-        bench_detection(recognizer, args.runs)
+        bench_detection(recognizer, publictest_faces(args.fer2013))
+
+
+def publictest_faces(path):
+    """FER2013 PublicTest faces, or None (with the reason) when no copy is at hand."""
+    from toonemo_lib.datasets.fer2013 import load_fer2013, require_fer2013
+
+    try:
+        return load_fer2013(require_fer2013(path))["val"][0]
+    except FileNotFoundError as err:
+        print(f"no FER2013 pasted set: {str(err).splitlines()[0]}")
+        return None
 
 
 if __name__ == "__main__":

@@ -19,9 +19,9 @@ from toonemo_lib.images import to_gray
 ASTRONAUT_FACE = (177, 67, 93, 93)  # where OpenCV's cascades put the astronaut's face
 
 
-@pytest.fixture(scope="module")
-def recognizer():
-    return EmotionRecognizer()
+@pytest.fixture(scope="module", params=["auto", "blazeface", "haar"])
+def recognizer(request):
+    return EmotionRecognizer(detector=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,8 @@ def test_detect_and_classify_finds_the_astronaut(recognizer, astronaut):
     records = recognizer.detect_and_classify(astronaut)
     assert len(records) == 1
     record = records[0]
-    assert list(record) == ["rect", "label", "probs"]
+    keys = ["rect", "label", "probs"] + (["score", "keypoints"] if "blazeface" in recognizer.detector else [])
+    assert list(record) == keys
     x, y, w, h = record["rect"]
     assert all(type(v) is int for v in record["rect"])
     assert 0 <= x and 0 <= y and x + w <= astronaut.shape[1] and y + h <= astronaut.shape[0]
@@ -104,7 +105,36 @@ def test_detect_and_classify_finds_the_astronaut(recognizer, astronaut):
     assert abs(sum(probs.values()) - 1.0) < 1e-5
     assert record["label"] == max(probs, key=probs.get)
     gray = to_gray(astronaut)  # a gray photo works the same way
-    assert recognizer.detect_and_classify(gray)[0]["rect"] == record["rect"]
+    (from_gray,) = recognizer.detect_and_classify(gray)
+    assert np.allclose(from_gray["rect"], record["rect"], atol=0.08 * w)  # BlazeFace sees colour
+
+
+def test_blazeface_records_carry_keypoints_in_the_face(astronaut):
+    (record,) = EmotionRecognizer(detector="blazeface").detect_and_classify(astronaut)
+    assert 0.5 < record["score"] <= 1.0
+    points = record["keypoints"]
+    assert list(points) == ["right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear"]
+    x, y, w, h = record["rect"]
+    for name in ("right_eye", "left_eye", "nose_tip", "mouth"):
+        px, py = points[name]
+        assert x <= px <= x + w and y <= py <= y + h, name
+    # the subject's right eye is on the image's left; eyes above the nose, the nose above the mouth
+    assert points["right_eye"][0] < points["left_eye"][0]
+    assert max(points["right_eye"][1], points["left_eye"][1]) < points["nose_tip"][1] < points["mouth"][1]
+
+
+def test_auto_falls_back_to_haar_where_blazeface_finds_nothing():
+    recognizer = EmotionRecognizer()
+    assert recognizer.detector == "blazeface+haar"
+    tight = load_sample("faces/lfw_01.png")  # a 25 x 25 crop: no head around the face for BlazeFace
+    assert EmotionRecognizer(detector="blazeface").detect_and_classify(tight) == []
+    (record,) = recognizer.detect_and_classify(tight)
+    assert list(record) == ["rect", "label", "probs"]  # the cascade's record: no keypoints
+
+
+def test_unknown_detector_is_refused():
+    with pytest.raises(ValueError, match="unknown detector 'mtcnn'"):
+        EmotionRecognizer(detector="mtcnn")
 
 
 def test_detect_and_classify_returns_every_face_largest_first(recognizer, astronaut):
@@ -146,7 +176,7 @@ def test_cli_json(capsys):
     results = json.loads(capsys.readouterr().out)
     assert [entry["image"] for entry in results] == [path]
     (face,) = results[0]["faces"]
-    assert set(face) == {"rect", "label", "probs"} and list(face["probs"]) == list(EMOTIONS)
+    assert set(face) >= {"rect", "label", "probs"} and list(face["probs"]) == list(EMOTIONS)
     assert face["label"] in EMOTIONS and abs(sum(face["probs"].values()) - 1) < 1e-5
 
     lfw = str(sample_path("faces/lfw_01.png"))

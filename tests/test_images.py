@@ -16,6 +16,7 @@ from toonemo_lib.images import (
     as_uint8,
     draw_boxes,
     draw_label,
+    draw_points,
     parse_color,
     read_image,
     to_gray,
@@ -338,3 +339,12 @@ def test_draw_label_stays_inside_the_image():
     assert image.sum() == 0 and (out == RED).all(axis=2).sum() > 50
     assert (out[:, :20] == 0).all()            # pushed left from the right edge, not wrapped
     assert (out[-20:] == 0).all()              # and down from the top, not below the corner
+
+
+def test_draw_points_puts_ringed_dots_where_asked():
+    image = np.zeros((60, 80, 3), np.uint8)
+    out = draw_points(image, [(20, 30), (60.4, 10.6)], "red", radius=3)
+    assert image.sum() == 0 and tuple(out[30, 20]) == RED and tuple(out[11, 60]) == RED
+    assert (out[30, 16] > 200).all()           # the white ring just outside the dot
+    assert (out[45:, :] == 0).all()            # nothing elsewhere
+    np.testing.assert_array_equal(draw_points(image, []), image)

@@ -241,9 +241,23 @@ def check_05(records, out_dir):
     assert set(call_ms) == {"LiteRT (default)", "TensorFlow tf.function"}
     assert all(len(steps) == 3 and min(steps.values()) > 0 for steps in call_ms.values())
     assert records["backend_max_abs_difference"] < 1e-4
+    # The detector table: both detectors on three frame sets; BlazeFace follows the drifting portrait
+    # and sees no face in empty scenes.
+    detection = records["detection"]
+    assert set(detection) == {f"{s} | {d}" for s in ("astronaut drifting", "synthetic faces pasted", "no face")
+                              for d in ("BlazeFace", "Haar", "default: BlazeFace, else Haar")}
+    assert detection["astronaut drifting | BlazeFace"]["found"] >= 29
+    for frame_set in ("astronaut drifting", "synthetic faces pasted"):  # the default finds what either finds
+        found = {d: detection[f"{frame_set} | {d}"]["found"] for d in ("BlazeFace", "Haar", "default: BlazeFace, else Haar")}
+        assert found["default: BlazeFace, else Haar"] >= max(found["BlazeFace"], found["Haar"]) - 1, found
+    assert detection["synthetic faces pasted | Haar"]["faces"] == settings["detection_faces"]
+    assert detection["no face | BlazeFace"]["false detections"] == 0
+    assert all(row["ms/frame"] > 0 for row in detection.values())
+    (face,) = records["drifting_frame_blazeface"]
+    assert set(face["keypoints"]) == {"right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear"}
     expected = {"architectures.png", "class_balance.png", "samples.png", "augmentation.png", "grid_vs_seed.png",
                 "learning_curves.png", "shipped_confusion.png", "recognized_faces.png", "face_probabilities.png",
-                "backend_speed.png"}
+                "detectors.png", "backend_speed.png"}
     _check_figures(records, out_dir, expected)
 
 

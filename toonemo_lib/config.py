@@ -78,6 +78,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "augmentation_scale": 0.05,  # multiplies the table's 1k/5k/10k extra samples
             "timing_repeats": 3,  # timing runs per architecture (median reported)
             "bn_recalibration": 20,  # batches that re-estimate BatchNorm statistics before each validation
+            "detection_faces": 40,  # validation faces pasted into scenes for the detector table
         },
     },
     "cpu": {
@@ -128,6 +129,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "augmentation_scale": 0.2,
             "timing_repeats": 5,
             "bn_recalibration": 20,
+            "detection_faces": 300,
         },
     },
     "gpu": {
@@ -178,6 +180,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "augmentation_scale": 1.0,
             "timing_repeats": 7,
             "bn_recalibration": 20,
+            "detection_faces": 500,
         },
     },
 }

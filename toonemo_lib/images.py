@@ -314,6 +314,20 @@ def draw_boxes(image, boxes, color="lime", labels=None, thickness: int | None = 
     return canvas
 
 
+def draw_points(image, points, color="lime", radius: int | None = None) -> np.ndarray:
+    """A copy of an RGB (or gray, or RGBA) image with a dot at each (x, y) point.
+
+    Each dot is filled with `color` and ringed in white, so it shows on dark and light skin alike.
+    """
+    canvas = _canvas(image)
+    radius = radius or max(2, _default_thickness(canvas.shape) + 1)
+    for x, y in np.reshape(np.asarray(points, dtype=float), (-1, 2)):
+        centre = (int(round(x)), int(round(y)))
+        cv2.circle(canvas, centre, radius + 1, _ink((255, 255, 255), canvas), -1, cv2.LINE_AA)
+        cv2.circle(canvas, centre, radius, _ink(parse_color(color), canvas), -1, cv2.LINE_AA)
+    return canvas
+
+
 def draw_label(image, text: str, org, color="lime", *, text_color="white",
                font_scale: float | None = None, thickness: int | None = None) -> np.ndarray:
     """A copy of an RGB image with `text` on a filled tab whose lower-left corner is `org` (x, y).

@@ -20,7 +20,10 @@ CLI_DESCRIPTION = """\
 Recognise the facial expression of every face in each IMAGE with the shipped
 mini-Xception model.
 
-Faces are found with OpenCV's Haar cascade and classified largest first; an image
+Faces are found with BlazeFace, or OpenCV's Haar cascade where BlazeFace finds
+none (--detector chooses), and classified largest first; BlazeFace's records also
+carry its "score" and six "keypoints" (right_eye, left_eye, nose_tip, mouth,
+right_ear, left_ear).  An image
 without a detected face gets no records.  With --whole-image each image is taken to be
 one face crop and classified whole (its rect is the whole image).  --detect-face, the
 default, is accepted for old scripts.
@@ -49,9 +52,12 @@ def add_commands(subparsers) -> None:
     mode.add_argument("--whole-image", action="store_true",
                       help="classify each image whole, as one face crop, instead of finding faces")
     mode.add_argument("--detect-face", action="store_true",
-                      help="find every face with the Haar cascade (the default; kept for old scripts)")
+                      help="find every face (the default; kept for old scripts)")
     emotion.add_argument("--model", default=None, metavar="PATH",
                          help="a Keras emotion model (default: data/models/emotion_mini_xception.keras)")
+    emotion.add_argument("--detector", choices=("auto", "blazeface", "haar", "blazeface+haar"), default="auto",
+                         help="face detector: BlazeFace (with keypoints), OpenCV's Haar cascade, or the "
+                              "cascade where BlazeFace finds none (auto, when BlazeFace is installed)")
     emotion.add_argument("--json", action="store_true", help="print JSON instead of a table")
     emotion.set_defaults(func=run_emotion)
 
@@ -84,11 +90,11 @@ def _recognise(recognizer, path: str, detect_face: bool) -> dict:
         return {"image": path, "error": str(err)}
 
 
-def _recognise_all(model, paths, detect_face: bool) -> list[dict]:
+def _recognise_all(model, paths, detect_face: bool, detector: str = "auto") -> list[dict]:
     """One entry per image; the model loads once.  A model that cannot be used raises."""
     from toonemo_lib.emotion.recognize import EmotionRecognizer
 
-    recognizer = EmotionRecognizer(model)
+    recognizer = EmotionRecognizer(model, detector=detector)
     return [_recognise(recognizer, str(path), detect_face) for path in paths]
 
 
@@ -97,7 +103,7 @@ def run_emotion(args: argparse.Namespace) -> int:
 
     quiet_tensorflow()  # TensorFlow's and LiteRT's C++ start-up chatter stays off the terminal
     try:
-        results = _recognise_all(args.model, args.images, detect_face=not args.whole_image)
+        results = _recognise_all(args.model, args.images, detect_face=not args.whole_image, detector=args.detector)
     except (OSError, ValueError, ImportError) as err:  # the model: missing, not a model, no runtime
         print(f"toonemo emotion: {err}", file=sys.stderr)
         return 1

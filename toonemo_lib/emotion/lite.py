@@ -125,6 +125,27 @@ def _without_lite_info():
                 sys.stderr.flush()
 
 
+def make_interpreter(model, num_threads: int = 1, alternative: str = ""):
+    """A LiteRT interpreter for ``model`` (a ``.tflite`` path or its bytes), its tensors allocated.
+
+    LiteRT announces its XNNPACK delegate on stderr at the first allocation of the
+    process: allocating here, with that line filtered out, keeps it out of notebooks.
+    ``alternative`` is what the error for a missing LiteRT suggests instead.
+    """
+    interpreter = interpreter_class()
+    if interpreter is None:
+        raise ImportError("no LiteRT interpreter: pip install ai-edge-litert" + (f", or {alternative}" if alternative else ""))
+    content = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+    with warnings.catch_warnings(), _without_lite_info():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter warns that it moved to ai-edge-litert
+        try:
+            made = interpreter(model_content=bytes(content), num_threads=num_threads)
+        except ValueError as err:  # LiteRT's message for a file that is not a flatbuffer
+            raise ValueError(f"not a TFLite model ({_short(err)})") from None
+        made.allocate_tensors()
+    return made
+
+
 class LiteClassifier:
     """A TFLite model on the LiteRT interpreter, called like a Keras model on a numpy batch.
 
@@ -134,19 +155,7 @@ class LiteClassifier:
     """
 
     def __init__(self, model, num_threads: int = 1):
-        interpreter = interpreter_class()
-        if interpreter is None:
-            raise ImportError("no LiteRT interpreter: pip install ai-edge-litert, or use backend='tensorflow'")
-        content = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-        # LiteRT announces its XNNPACK delegate on stderr at the first allocation of the
-        # process: allocate here, with that line filtered out, and never again print it.
-        with warnings.catch_warnings(), _without_lite_info():
-            warnings.simplefilter("ignore")  # tf.lite.Interpreter warns that it moved to ai-edge-litert
-            try:
-                self._interpreter = interpreter(model_content=bytes(content), num_threads=num_threads)
-            except ValueError as err:  # LiteRT's message for a file that is not a flatbuffer
-                raise ValueError(f"not a TFLite model ({_short(err)})") from None
-            self._interpreter.allocate_tensors()
+        self._interpreter = make_interpreter(model, num_threads, "use backend='tensorflow'")
         (inp,), (out,) = self._interpreter.get_input_details(), self._interpreter.get_output_details()
         self._input, self._output = inp["index"], out["index"]
         self.input_shape = tuple(int(v) for v in inp["shape_signature"])  # -1 for the batch

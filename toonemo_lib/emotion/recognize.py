@@ -10,7 +10,7 @@
 
 and on the command line (`toonemo emotion --help`):
 
-    toonemo emotion photo.jpg --json                  # every face the Haar cascade finds
+    toonemo emotion photo.jpg --json                  # every face the detector finds
     toonemo emotion face.png --whole-image            # the whole image is one face crop
 
 Design choices, each measured or checked rather than assumed:
@@ -28,7 +28,22 @@ Design choices, each measured or checked rather than assumed:
   through the network in the same batch and their probabilities are averaged.  Training
   mirrored faces at random, so both views are in-distribution; the average is also
   exactly symmetric: a face and its mirror get the same answer.
-* Face detection is an OpenCV Haar cascade (offline, any CPU) run on a grayscale copy
+* Face detection is BlazeFace by default (``detector="blazeface"``, see
+  `toonemo_lib.faces.blazeface`): MediaPipe's full-range detector on LiteRT, about
+  3 ms for a 640 x 480 frame on two threads, with six keypoints per face (eyes, nose,
+  mouth, ears) that the records carry.  Its box frames the face from the brows to the
+  chin, tighter than FER2013's faces, so the classifier's crop is the square that
+  FER2013's framing gives around it (`BlazeFace.fer_crop`: measured on PublicTest faces
+  pasted into frames, the FER2013 square is 1.15 times BlazeFace's box and centred 0.04
+  of it higher).  BlazeFace was trained on whole heads: on tight face crops pasted into
+  a scene (FER2013's, LFW's) it finds under a third of the faces where the Haar cascade
+  finds 69-91 % (the detection table of benchmarks/bench_emotion.py and notebook 05).
+  So by default (``detector="auto"``, i.e. "blazeface+haar") the cascade looks at the
+  images where BlazeFace finds nothing: a frame with a face costs BlazeFace alone, a
+  tight crop is still found, and the cascade's setting below adds no false detection
+  on the face-free frames.
+* ``detector="haar"`` (and the only detector when BlazeFace's model files or LiteRT are
+  missing) is an OpenCV Haar cascade (offline, any CPU) run on a grayscale copy
   whose longer side is at most `detect_side` (320) pixels; the boxes are scaled back to
   full-resolution coordinates.  The cascade's cost is set by how many windows (20-24 px)
   it scans, so the copy's size (the smallest face found is about a tenth of the frame's
@@ -58,8 +73,9 @@ from pathlib import Path
 import numpy as np
 
 from ..config import DATA_DIR, EMOTIONS
+from ..faces.blazeface import KEYPOINTS, BlazeFace, Face, blazeface_available
 from ..faces.detect import detect_faces, load_cascade
-from ..images import draw_boxes, to_gray
+from ..images import draw_boxes, draw_points, to_gray
 
 # `.pipeline` (preprocess_faces) imports TensorFlow, so it is imported where it is
 # used: registering the `emotion` command must stay instant.
@@ -67,6 +83,7 @@ from ..images import draw_boxes, to_gray
 SHIPPED_MODEL = DATA_DIR / "models" / "emotion_mini_xception.keras"
 CASCADE = "haarcascade_frontalface_alt2.xml"  # one of OpenCV's bundled cascades
 BACKENDS = ("auto", "lite", "tensorflow")
+DETECTORS = ("auto", "blazeface", "haar", "blazeface+haar")
 
 TRAIN_HINT = ("train and export one with `python -m toonemo_lib.emotion.train --data fer2013.csv "
               "--out runs/shipped --export MODEL.keras`, or pass another model's path")
@@ -116,7 +133,7 @@ def _check_contract(model, path) -> tuple[int, int]:
 
 
 class EmotionRecognizer:
-    """Facial-expression recogniser: Haar face detection + a mini-Xception classifier.
+    """Facial-expression recogniser: a face detector + a mini-Xception classifier.
 
     model_path   a Keras model taking (None, H, W, 1) in [-1, 1] with a 7-way softmax in
                  `EMOTIONS` order (default: the shipped `SHIPPED_MODEL`)
@@ -124,12 +141,19 @@ class EmotionRecognizer:
     backend      "lite" (the model converted to TFLite, on LiteRT), "tensorflow" (a
                  `tf.function` of the Keras model) or "auto": lite when a LiteRT
                  interpreter is installed
-    detect_side  longer side of the copy faces are searched in: smaller is faster, but the
-                 smallest face found is 24 px of the copy (48 px of a 640 x 480 frame)
+    detector     "blazeface" (MediaPipe's detector on LiteRT, with keypoints), "haar"
+                 (OpenCV's cascade), "blazeface+haar" (the cascade only where BlazeFace
+                 finds no face) or "auto": "blazeface+haar" when BlazeFace's model files
+                 and LiteRT are installed, else "haar"
+    blazeface    BlazeFace's model, "full" or "short" (see `toonemo_lib.faces.blazeface`)
+    min_score    BlazeFace's face-score threshold (default: MediaPipe's)
+    detect_side  Haar: longer side of the copy faces are searched in: smaller is faster,
+                 but the smallest face found is 24 px of the copy (48 px of a 640 x 480
+                 frame)
     cascade, scale_factor, min_neighbors, min_size
-                 the bundled OpenCV cascade file, its pyramid step, its vote threshold,
-                 and the smallest face as a fraction of the copy's shorter side (at least
-                 24 px)
+                 Haar: the bundled OpenCV cascade file, its pyramid step, its vote
+                 threshold, and the smallest face as a fraction of the copy's shorter side
+                 (at least 24 px)
 
     All faces of a `classify` call, and the faces of one image, go through the model in
     one batch; `flip_tta`, `detect_side` and the detection settings may be changed on
@@ -137,13 +161,20 @@ class EmotionRecognizer:
     """
 
     def __init__(self, model_path=None, flip_tta: bool = True, *, backend: str = "auto",
+                 detector: str = "auto", blazeface: str = "full", min_score: float | None = None,
                  detect_side: int = 320, cascade: str = CASCADE, scale_factor: float = 1.2,
                  min_neighbors: int = 3, min_size: float = 0.1):
         from .lite import lite_available
 
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        if detector not in DETECTORS:
+            raise ValueError(f"unknown detector {detector!r}; use one of {', '.join(DETECTORS)}")
         self.backend = ("lite" if lite_available() else "tensorflow") if backend == "auto" else backend
+        if detector == "auto":
+            detector = "blazeface+haar" if blazeface_available() else "haar"
+        self.detector = detector
+        self._blazeface = BlazeFace(blazeface, min_score=min_score) if "blazeface" in detector else None
         self.model_path = Path(model_path) if model_path is not None else SHIPPED_MODEL
         _check_model_file(self.model_path)
         self._model = None  # the Keras model, loaded only when needed (see `model`)
@@ -216,30 +247,53 @@ class EmotionRecognizer:
         probs = predict_with_flip(self._predict, x) if self.flip_tta else self._predict(x)
         return probs / probs.sum(axis=1, keepdims=True)
 
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """The faces in an RGB (or gray) image, largest first; Haar's have no score or keypoints."""
+        faces = self._blazeface(image) if self._blazeface is not None else []
+        if faces or self.detector == "blazeface":
+            return faces
+        boxes = detect_faces(to_gray(image), cascade=self.cascade_name, scale_factor=self.scale_factor,
+                             min_neighbors=self.min_neighbors, min_size=self.min_size,
+                             max_side=self.detect_side, equalize=False)
+        return [Face(box, None, None) for box in boxes]
+
     def find_faces(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
-        """Frontal faces in an RGB (or gray) image, as full-resolution (x, y, w, h), largest first."""
-        return detect_faces(to_gray(image), cascade=self.cascade_name, scale_factor=self.scale_factor,
-                            min_neighbors=self.min_neighbors, min_size=self.min_size,
-                            max_side=self.detect_side, equalize=False)
+        """Faces in an RGB (or gray) image, as full-resolution (x, y, w, h), largest first."""
+        return [face.box for face in self.detect(image)]
+
+    def classifier_box(self, face: Face, shape) -> tuple[int, int, int, int]:
+        """The (x, y, w, h) crop the classifier sees for ``face``: FER2013's framing, in the image."""
+        if face.keypoints is None:
+            return face.box  # a Haar box frames a face about as FER2013 does
+        return self._blazeface.fer_crop(face, shape)
 
     def detect_and_classify(self, image: np.ndarray, detect_face: bool = True) -> list[dict]:
         """One record per face, largest first: {"rect": [x, y, w, h], "label": ..., "probs": {...}}.
 
         `image` is RGB uint8 (H, W, 3) or gray (H, W).  With `detect_face` every face the
-        cascade finds is classified (none found: []); without it the whole image is one
+        detector finds is classified (none found: []); without it the whole image is one
         face with rect [0, 0, W, H].  `probs` maps each of `EMOTIONS`, in order, to a
-        Python float; `label` is the most probable one.
+        Python float; `label` is the most probable one.  BlazeFace's records also have
+        "score" and "keypoints" ({"right_eye": [x, y], ...}, see `KEYPOINTS`).
         """
         gray = to_gray(image)
         height, width = gray.shape
-        rects = self.find_faces(gray) if detect_face else [(0, 0, width, height)]
-        if not rects:
+        faces = self.detect(image) if detect_face else [Face((0, 0, width, height), None, None)]
+        if not faces:
             return []
-        probs = self.classify([gray[y:y + h, x:x + w] for x, y, w, h in rects])
-        return [{"rect": [int(v) for v in rect],
-                 "label": EMOTIONS[int(np.argmax(p))],
-                 "probs": {name: float(v) for name, v in zip(EMOTIONS, p)}}
-                for rect, p in zip(rects, probs)]
+        crops = [self.classifier_box(face, gray.shape) if detect_face else face.box for face in faces]
+        probs = self.classify([gray[y:y + h, x:x + w] for x, y, w, h in crops])
+        records = []
+        for face, p in zip(faces, probs):
+            record = {"rect": [int(v) for v in face.box],
+                      "label": EMOTIONS[int(np.argmax(p))],
+                      "probs": {name: float(v) for name, v in zip(EMOTIONS, p)}}
+            if face.keypoints is not None:
+                record["score"] = float(face.score)
+                record["keypoints"] = {name: [round(float(x), 1), round(float(y), 1)]
+                                       for name, (x, y) in zip(KEYPOINTS, face.keypoints)}
+            records.append(record)
+        return records
 
 
 # One colour per expression (RGB), shared by every figure and video overlay.
@@ -249,8 +303,12 @@ EMOTION_COLOURS = {"Angry": (220, 40, 40), "Disgust": (120, 160, 30), "Fear": (1
 
 
 def draw_emotions(image: np.ndarray, records: list[dict]) -> np.ndarray:
-    """A copy of an RGB (or gray) ``image`` with each face's box and "label probability" drawn."""
+    """A copy of an RGB (or gray) ``image`` with each face's box, "label probability" and keypoints drawn."""
     labels = [record["label"] for record in records]
-    return draw_boxes(image, [record["rect"] for record in records],
-                      color=[EMOTION_COLOURS[label] for label in labels],
-                      labels=[f"{label} {record['probs'][label]:.2f}" for label, record in zip(labels, records)])
+    drawn = draw_boxes(image, [record["rect"] for record in records],
+                       color=[EMOTION_COLOURS[label] for label in labels],
+                       labels=[f"{label} {record['probs'][label]:.2f}" for label, record in zip(labels, records)])
+    for label, record in zip(labels, records):
+        if record.get("keypoints"):
+            drawn = draw_points(drawn, list(record["keypoints"].values()), EMOTION_COLOURS[label])
+    return drawn
