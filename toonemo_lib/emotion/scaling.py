@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from toonemo_lib import runs
 from toonemo_lib.config import DATA_DIR, SEED
 from toonemo_lib.emotion.evaluate import evaluate, ms_per_face
 from toonemo_lib.emotion.models import TrainConfig, big_xception, xception
@@ -174,65 +175,85 @@ def run_grid(configs: Sequence[tuple[str, TrainConfig]], data: dict, out_dir, *,
     ``timing_repeats`` the number of timed forward passes behind ``ms/face`` (the median).
     Row ``id`` lives in ``out_dir/row_<id>``: training resumes there from its last finished
     epoch, a finished row is not retrained, and its result is cached in ``result.json`` so
-    a re-run returns at once.
+    a re-run returns at once.  ``emotion.grid_tuner`` runs the same rows as a KerasTuner
+    grid search spread over several processes or machines.
 
     Val Acc / Val Loss are measured on ``data["val"]`` with the best checkpoint
     (``best.keras``, highest validation accuracy); Val Loss is the plain cross-entropy.
     A row with ``bn_recalibration`` (see the module docstring) was validated, checkpointed
     and is evaluated with BatchNorm statistics re-estimated on its training faces.
     """
-    if out_dir is None:
-        raise ValueError("run_grid needs an out_dir for its resumable run folders")
-    if isinstance(train_limit, str) or isinstance(timing_repeats, str):
-        raise TypeError("run_grid takes values (train_limit=..., timing_repeats=...), not a profile name")
-    train_limit = int(train_limit or 0)
-    repeats = int(timing_repeats)
-    if train_limit < 0 or repeats < 1:
-        raise ValueError(f"train_limit must be >= 0 and timing_repeats >= 1, got {train_limit} and {repeats}")
-    seed_table = load_seed_table() if seed_table is None else seed_table
-    out_dir = Path(out_dir)
+    runner = GridRunner(data, out_dir, train_limit=train_limit, timing_repeats=timing_repeats, verbose=verbose,
+                        seed_table=seed_table)
+    rows = [runner.run_row(model_id, config) for model_id, config in tqdm(list(configs), desc="scaling grid",
+                                                                          leave=False)]
+    return pd.DataFrame(rows, columns=list(GRID_COLUMNS))
 
-    x_train, y_train = _limit_split(*data["train"], train_limit)
-    x_val, y_val = data["val"]
-    subset = {"train": (x_train, y_train), "val": (x_val, y_val)}
 
-    rows = []
-    for model_id, config in tqdm(list(configs), desc="scaling grid", leave=False):
-        model_id = str(model_id)
-        row_dir = out_dir / f"row_{model_id}"
-        settings_key = _json_roundtrip({k: v for k, v in dataclasses.asdict(config).items() if k != "epochs"})
-        data_key = {"train_limit": train_limit, "n_train": int(len(y_train)), "n_val": int(len(y_val))}
-        result_path = row_dir / "result.json"
+class GridRunner:
+    """Trains and evaluates single rows of a grid into ``out_dir/row_<id>`` (see `run_grid`)."""
+
+    def __init__(self, data: dict, out_dir, *, train_limit: int = 0, timing_repeats: int = 3, verbose: int = 0,
+                 seed_table: pd.DataFrame | None = None):
+        if out_dir is None:
+            raise ValueError("run_grid needs an out_dir for its resumable run folders")
+        if isinstance(train_limit, str) or isinstance(timing_repeats, str):
+            raise TypeError("run_grid takes values (train_limit=..., timing_repeats=...), not a profile name")
+        self.train_limit = int(train_limit or 0)
+        self.repeats = int(timing_repeats)
+        if self.train_limit < 0 or self.repeats < 1:
+            raise ValueError(f"train_limit must be >= 0 and timing_repeats >= 1, got {train_limit} and "
+                             f"{timing_repeats}")
+        self.seed_table = load_seed_table() if seed_table is None else seed_table
+        self.out_dir = Path(out_dir)
+        self.verbose = verbose
+        x_train, y_train = _limit_split(*data["train"], self.train_limit)
+        self.subset = {"train": (x_train, y_train), "val": data["val"]}
+        self.data_key = {"train_limit": self.train_limit, "n_train": int(len(y_train)),
+                         "n_val": int(len(data["val"][1]))}
+
+    def cached_row(self, model_id: str, config: TrainConfig) -> dict | None:
+        """The row's table entry when it was finished with this config and data, else None."""
+        result_path = self.out_dir / f"row_{model_id}" / "result.json"
         if result_path.exists():
             cached = json.loads(result_path.read_text())
-            if cached.get("config") == _json_roundtrip(dataclasses.asdict(config)) and cached.get("data") == data_key:
-                rows.append(cached["row"])
-                continue
-        _check_row_folder(row_dir, {"config": settings_key, "data": data_key})
-        log = train(config, subset, row_dir, verbose=verbose)
+            if cached.get("config") == _json_roundtrip(dataclasses.asdict(config)) and cached.get("data") == self.data_key:
+                return cached["row"]
+        return None
+
+    def run_row(self, model_id, config: TrainConfig) -> dict:
+        """Train (or resume, or read back) one row; its table entry."""
+        model_id = str(model_id)
+        cached = self.cached_row(model_id, config)
+        if cached is not None:
+            return cached
+        row_dir = self.out_dir / f"row_{model_id}"
+        settings_key = _json_roundtrip({k: v for k, v in dataclasses.asdict(config).items() if k != "epochs"})
+        _check_row_folder(row_dir, {"config": settings_key, "data": self.data_key})
+        log = train(config, self.subset, row_dir, verbose=self.verbose)
         model = keras.saving.load_model(row_dir / "best.keras")
+        x_val, y_val = self.subset["val"]
         scores = evaluate(model, x_val, y_val)
         best_epoch = int(log.loc[log["val_accuracy"].idxmax(), "epoch"]) + 1 if len(log) else 0
         row = {
             "Model": model_id,
             "Batch Size": config.batch_size,
             "Resolution": format_resolution(config.resolution),
-            "Augmentation": _nominal_augmentation(model_id, config, seed_table),
+            "Augmentation": _nominal_augmentation(model_id, config, self.seed_table),
             "# of Conv Blocks": config.blocks,
             "Architecture": TABLE_NAMES[config.architecture],
             "Val Acc": scores["accuracy"],
             "Val Loss": scores["loss"],
             "Extra samples": config.augmentation,
             "Parameters": int(model.count_params()),
-            "ms/face": ms_per_face(model, batch_size=TIMING_BATCH, repeats=repeats),
+            "ms/face": ms_per_face(model, batch_size=TIMING_BATCH, repeats=self.repeats),
             "Epochs": int(len(log)),
             "Best epoch": best_epoch,
         }
-        result_path.write_text(json.dumps({"config": dataclasses.asdict(config), "data": data_key, "row": row},
-                                          indent=1))
-        rows.append(row)
+        runs.atomic_write_json(row_dir / "result.json",
+                               {"config": dataclasses.asdict(config), "data": self.data_key, "row": row})
         keras.backend.clear_session()
-    return pd.DataFrame(rows, columns=list(GRID_COLUMNS))
+        return row
 
 
 def side_by_side(seed_table: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame:
