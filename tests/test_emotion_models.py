@@ -1,5 +1,6 @@
 """The Xception family: reference parameter counts, any resolution and depth, clear errors."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -45,7 +46,15 @@ def test_build_model_by_table_name():
     assert build_model("mini", (48, 48, 1), blocks=5).name.startswith("mini_xception_5b")
     assert build_model("origin", (64, 64, 3), blocks=2, middle_blocks=1).output_shape == (None, 7)
     with pytest.raises(ValueError, match="unknown architecture"):
-        build_model("resnet")
+        build_model("vgg")
+
+
+def test_resnet_keeps_full_resolution_in_its_first_stage():
+    model = build_model("resnet", (48, 48, 1), width=16)
+    assert model.count_params() == 703_191 and model.output_shape == (None, 7)  # ~0.70 M, as planned
+    first_stage = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)][0]
+    assert first_stage.output.shape[1:] == (48, 48, 16)  # stride-1 stem, no max-pool
+    assert build_model("resnet", (48, 48, 1), blocks=3, width=8).layers[-1].output.shape == (None, 7)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -129,3 +129,44 @@ def test_the_shipped_recipe_is_unchanged():
     assert SHIPPED_RECIPE.bn_recalibration == 0 and TrainConfig(**recipe).bn_recalibration == 0
     shipped = dataclasses.asdict(SHIPPED_RECIPE)
     assert {k: shipped[k] for k in recipe if k != "epochs"} == {k: v for k, v in recipe.items() if k != "epochs"}
+
+
+def test_resnet_recipe_with_sgd_weight_decay_erasing_and_mixup(data, tmp_path):
+    config = tiny(architecture="resnet", blocks=2, width=4, optimizer="sgd", weight_decay=5e-4, learning_rate=0.05,
+                  schedule="cosine", random_erasing=0.5, mixup=0.2, label_smoothing=0.1, online_augment=True)
+    log = train(config, data, tmp_path, verbose=0)
+    assert len(log) == 1 and np.isfinite(log["loss"].iloc[0]) and 0 <= log["val_accuracy"].iloc[0] <= 1
+    model = keras.saving.load_model(tmp_path / "last.keras")
+    assert model.name == "resnet_2x2_w4" and model.output_shape == (None, 7)
+    assert type(model.optimizer).__name__ == "SGD" and model.optimizer.nesterov
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        train(tiny(optimizer="rmsprop"), data, tmp_path / "other", verbose=0)
+
+
+def test_targets_are_smoothed_once():
+    """make_dataset smooths the targets; the loss must not smooth them a second time."""
+    from toonemo_lib.emotion.train import compile_model
+
+    model = compile_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(7, activation="softmax")]),
+                          tiny(label_smoothing=0.1))
+    assert getattr(model.loss, "label_smoothing", 0.0) == 0.0
+
+
+def test_random_erasing_and_mixup_keep_images_and_targets_valid():
+    import tensorflow as tf
+
+    from toonemo_lib.emotion.pipeline import erase_rectangles, make_dataset, mix_up
+
+    tf.random.set_seed(0)
+    x = tf.fill([64, 48, 48, 1], 0.5)
+    erased = erase_rectangles(x, probability=1.0).numpy()
+    changed = (erased != 0.5).reshape(64, -1).mean(axis=1)
+    assert np.all(changed > 0) and np.all(changed < 0.4) and erased.min() >= -1 and erased.max() <= 1
+    assert np.array_equal(erase_rectangles(x, probability=0.0).numpy(), x.numpy())
+    labels = np.arange(64) % 7
+    mixed_x, mixed_y = mix_up(tf.random.uniform([64, 48, 48, 1], -1, 1), tf.one_hot(labels, 7), alpha=0.4)
+    np.testing.assert_allclose(mixed_y.numpy().sum(axis=1), 1.0, atol=1e-6)
+    assert mixed_x.shape == (64, 48, 48, 1) and (mixed_y.numpy().max(axis=1) < 1).any()
+    faces = np.full((10, 48, 48), 128, np.uint8)
+    (xb, yb), = make_dataset(faces, np.arange(10) % 7, batch_size=10, training=True, mixup=0.2).take(1)
+    assert yb.shape == (10, 7)  # mixup needs distributions as targets

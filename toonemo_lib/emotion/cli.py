@@ -126,10 +126,12 @@ def train_main(argv: Optional[list] = None) -> int:
     Exit status: 0 trained, 1 the data could not be read, 2 a usage error (argparse).
     """
     parser = argparse.ArgumentParser(prog="python -m toonemo_lib.emotion.train",
-                                     description="Train the shipped emotion model's recipe on FER2013 "
+                                     description="Train an emotion model's recipe (the shipped one by default) on FER2013 "
                                                  "(Training split; best epoch chosen on PublicTest).")
     parser.add_argument("--data", required=True, help="fer2013.csv, an image-folder root or the npz")
     parser.add_argument("--out", required=True, help="run folder (run again to resume)")
+    parser.add_argument("--recipe", choices=("shipped", "resnet"), default="shipped",
+                        help="the shipped mini-Xception's recipe, or the ResNet candidate's (models.RECIPES)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs in all (default: the recipe's)")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="peak of the cosine schedule (a continued run restarts the cosine from here)")
@@ -145,11 +147,12 @@ def train_main(argv: Optional[list] = None) -> int:
         return 1
 
     from toonemo_lib.emotion.card import export_run
-    from toonemo_lib.emotion.models import SHIPPED_RECIPE
+    from toonemo_lib.emotion.models import RECIPES
     from toonemo_lib.emotion.train import train
 
-    config = dataclasses.replace(SHIPPED_RECIPE, epochs=args.epochs or SHIPPED_RECIPE.epochs,
-                                 learning_rate=args.learning_rate or SHIPPED_RECIPE.learning_rate)
+    recipe = RECIPES[args.recipe]
+    config = dataclasses.replace(recipe, epochs=args.epochs or recipe.epochs,
+                                 learning_rate=args.learning_rate or recipe.learning_rate)
     log = train(config, data, args.out, verbose=2)
     print(log.tail())
     if args.export:

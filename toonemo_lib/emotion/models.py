@@ -23,7 +23,7 @@ from keras import layers
 
 from toonemo_lib.config import EMOTIONS, SEED
 
-ARCHITECTURES = ("mini", "big", "origin")  # the names seed 000's table uses
+ARCHITECTURES = ("mini", "big", "origin", "resnet")  # seed 000's table's names, and a ResNet
 
 
 def _check_input(input_shape, num_classes, blocks, min_side=8):
@@ -135,9 +135,48 @@ def xception(input_shape=(96, 96, 1), num_classes=7, blocks=3, middle_blocks=8, 
     return keras.Model(inputs, outputs, name=name or f"xception_{blocks}b")
 
 
+def _basic_block(x, filters, strides, l2):
+    """He et al.'s basic block: two 3x3 convolutions, a projected shortcut where the shape changes."""
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    shortcut = x
+    if strides != 1 or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=strides, use_bias=False, kernel_regularizer=regularizer)(x)
+        shortcut = layers.BatchNormalization()(shortcut)
+    x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False, kernel_regularizer=regularizer)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_regularizer=regularizer)(x)
+    x = layers.BatchNormalization()(x)
+    return layers.ReLU()(layers.add([x, shortcut]))
+
+
+def resnet(input_shape=(48, 48, 1), num_classes=7, blocks=4, width=16, depth=2, l2=0.0, dropout=0.0, name=None):
+    """A ResNet-18-style network for small faces: a stride-1 stem and no max-pool.
+
+    ImageNet's ResNet shrinks the input 4x before its first block; at 48x48 that would
+    leave 12x12 maps, so, like the FER2013 ResNets that reach 72-74 % (e.g. a stride-1
+    stem at 40x40 crops), the stem keeps full resolution.  ``blocks`` stages of ``depth``
+    basic blocks have ``width * 2**i`` channels; every stage after the first halves the
+    map.  Width 16 at 48x48: 0.70 M parameters, 78 M multiply-adds a face.
+    """
+    _check_input(input_shape, num_classes, blocks)
+    inputs = keras.Input(input_shape)
+    x = layers.Conv2D(width, 3, padding="same", use_bias=False,
+                      kernel_regularizer=keras.regularizers.L2(l2) if l2 else None)(inputs)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    for stage in range(blocks):
+        for block in range(depth):
+            x = _basic_block(x, width * 2**stage, strides=2 if stage and not block else 1, l2=l2)
+    x = layers.GlobalAveragePooling2D()(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name or f"resnet_{blocks}x{depth}_w{width}")
+
+
 def build_model(architecture, input_shape=(48, 48, 1), num_classes=7, blocks=None, **kwargs):
-    """Build by the table's architecture name: "mini", "big" or "origin"."""
-    builders = {"mini": mini_xception, "big": big_xception, "origin": xception}
+    """Build by the table's architecture name ("mini", "big" or "origin") or "resnet"."""
+    builders = {"mini": mini_xception, "big": big_xception, "origin": xception, "resnet": resnet}
     if architecture not in builders:
         raise ValueError(f"unknown architecture {architecture!r}; choose one of {ARCHITECTURES}")
     if blocks is not None:
@@ -151,9 +190,9 @@ def build_model(architecture, input_shape=(48, 48, 1), num_classes=7, blocks=Non
 class TrainConfig:
     """One row of the scaling table, plus the knobs of the schedule."""
 
-    architecture: str = "mini"  # "mini", "big" or "origin" (seed 000's names)
+    architecture: str = "mini"  # "mini", "big" or "origin" (seed 000's names), or "resnet"
     blocks: int = 4
-    width: int = 1  # channel multiplier (mini only)
+    width: int = 1  # mini: channel multiplier; resnet: the first stage's channels
     resolution: int = 48
     batch_size: int = 32
     augmentation: int = 0  # extra augmented samples added once (the table's column)
@@ -166,6 +205,10 @@ class TrainConfig:
     class_weighted: bool = False
     l2: float = 0.01
     dropout: float = 0.0
+    optimizer: str = "adam"  # "adam" (the references) or "sgd" (Nesterov momentum 0.9)
+    weight_decay: float = 0.0  # decoupled weight decay of the optimizer (0: none)
+    random_erasing: float = 0.0  # probability of erasing a random rectangle of a training face
+    mixup: float = 0.0  # alpha of mixup's Beta(alpha, alpha) between a batch and its shuffle (0: off)
     seed: int = SEED
     # Batches of training faces over which BatchNorm's moving mean and variance are re-estimated
     # (``train.recalibrate_batchnorm``) before every validation, so the logged val_accuracy, the
@@ -175,7 +218,7 @@ class TrainConfig:
     bn_recalibration: int = 0
 
     def model_kwargs(self) -> dict:
-        if self.architecture == "mini":
+        if self.architecture in ("mini", "resnet"):
             return {"blocks": self.blocks, "width": self.width, "l2": self.l2, "dropout": self.dropout}
         return {"blocks": self.blocks}
 
@@ -190,3 +233,13 @@ def build_for(config: TrainConfig, num_classes: int = len(EMOTIONS)) -> keras.Mo
 SHIPPED_RECIPE = TrainConfig(architecture="mini", blocks=4, width=2, resolution=48, batch_size=64,
                              online_augment=True, epochs=20, learning_rate=2e-3, schedule="cosine",
                              patience=30, label_smoothing=0.1, l2=1e-4, dropout=0.2)
+
+# A stronger candidate (issue: >= 0.69 on FER2013): a ResNet-18-style network at 48x48 with the
+# recipe behind the FER2013 ResNets and VGGs that reach 72-74 %: SGD with Nesterov momentum and
+# weight decay, a cosine schedule, label smoothing, random erasing and mixup on top of the
+# online augmentation, and no early stopping.  About 6 CPU hours per 100 epochs on 2 cores.
+RESNET_RECIPE = TrainConfig(architecture="resnet", blocks=4, width=16, resolution=48, batch_size=64,
+                            online_augment=True, epochs=150, learning_rate=0.05, schedule="cosine",
+                            patience=10_000, label_smoothing=0.1, l2=0.0, dropout=0.2, optimizer="sgd",
+                            weight_decay=5e-4, random_erasing=0.5, mixup=0.2)
+RECIPES = {"shipped": SHIPPED_RECIPE, "resnet": RESNET_RECIPE}

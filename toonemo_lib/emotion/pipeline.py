@@ -125,12 +125,15 @@ def class_weights(labels: np.ndarray, num_classes: int = 7) -> dict[int, float]:
 
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, resolution: int = 48, batch_size: int = 32,
-                 training: bool = False, augment: bool = False, num_classes: int = 7,
-                 label_smoothing: float = 0.0, seed: int = SEED) -> tf.data.Dataset:
+                 training: bool = False, augment: bool = False, num_classes: int = 7, one_hot: bool = False,
+                 label_smoothing: float = 0.0, random_erasing: float = 0.0, mixup: float = 0.0,
+                 seed: int = SEED) -> tf.data.Dataset:
     """A batched ``tf.data`` pipeline of (image in [-1, 1], label) from uint8 (N, H, W[, 1]) faces.
 
     ``training`` shuffles each epoch; ``augment`` applies ``augmentation_layers`` on
-    the fly.  With ``label_smoothing`` the labels are one-hot and smoothed.
+    the fly, ``random_erasing`` erases a random rectangle of a face with that probability
+    and ``mixup`` mixes each batch with a shuffled copy of itself (``mix_up``).  The labels
+    are one-hot with ``one_hot``, ``label_smoothing`` (which smooths them) or ``mixup``.
     """
     images = np.asarray(images)
     if images.ndim == 3:
@@ -157,9 +160,54 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, resolution: int = 48, b
     if augment:
         layers = augmentation_layers(seed)
         ds = ds.map(lambda x, y: (layers(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
-    if label_smoothing:
+    if random_erasing:
+        ds = ds.map(lambda x, y: (erase_rectangles(x, random_erasing), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if one_hot or label_smoothing or mixup:
         def smooth(x, y):
             onehot = tf.one_hot(y, num_classes)
             return x, onehot * (1.0 - label_smoothing) + label_smoothing / num_classes
         ds = ds.map(smooth)
+    if mixup:
+        ds = ds.map(lambda x, y: mix_up(x, y, mixup), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def erase_rectangles(x: tf.Tensor, probability: float, area=(0.02, 0.25), aspect=(0.3, 3.3)) -> tf.Tensor:
+    """Random erasing (Zhong et al. 2020): with ``probability``, a face's random rectangle becomes noise.
+
+    ``x`` is a batch (N, H, W, C) in [-1, 1]; each rectangle covers an ``area`` fraction of
+    the face with an ``aspect`` ratio (both drawn log-uniformly for the aspect), centred
+    anywhere and clipped at the border.  It teaches the network to use the whole face,
+    not only the mouth.
+    """
+    import tensorflow as tf
+
+    n, height, width = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    fraction = tf.random.uniform([n], *area)
+    ratio = tf.exp(tf.random.uniform([n], float(np.log(aspect[0])), float(np.log(aspect[1]))))
+    half_h, half_w = tf.sqrt(fraction * ratio) / 2, tf.sqrt(fraction / ratio) / 2
+    centre_y, centre_x = tf.random.uniform([n]), tf.random.uniform([n])
+    ys = (tf.cast(tf.range(height), tf.float32) + 0.5) / tf.cast(height, tf.float32)
+    xs = (tf.cast(tf.range(width), tf.float32) + 0.5) / tf.cast(width, tf.float32)
+    inside_y = tf.abs(ys[None, :] - centre_y[:, None]) < half_h[:, None]
+    inside_x = tf.abs(xs[None, :] - centre_x[:, None]) < half_w[:, None]
+    erased = inside_y[:, :, None] & inside_x[:, None, :] & (tf.random.uniform([n]) < probability)[:, None, None]
+    return tf.where(erased[..., None], tf.random.uniform(tf.shape(x), -1.0, 1.0), x)
+
+
+def mix_up(x: tf.Tensor, y: tf.Tensor, alpha: float):
+    """mixup (Zhang et al. 2018): each face and target blended with another of the batch.
+
+    lambda ~ Beta(alpha, alpha) per face; ``y`` are one-hot (or smoothed) targets, so the
+    mixed targets are still distributions.
+    """
+    import tensorflow as tf
+
+    n = tf.shape(x)[0]
+    a, b = tf.random.gamma([n], alpha), tf.random.gamma([n], alpha)
+    lam = a / (a + b)  # Beta(alpha, alpha) from two Gammas
+    partner = tf.random.shuffle(tf.range(n))
+    lam_x = tf.reshape(lam, [-1, 1, 1, 1])
+    lam_y = tf.reshape(lam, [-1, 1])
+    return (lam_x * x + (1 - lam_x) * tf.gather(x, partner),
+            lam_y * y + (1 - lam_y) * tf.gather(y, partner))

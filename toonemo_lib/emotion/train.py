@@ -109,12 +109,25 @@ class _RecalibrateBatchNorm(keras.callbacks.Callback):
         recalibrate_batchnorm(self.model, self.images, self.batch_size, self.batches, self.seed + self.epoch)
 
 
+def one_hot_targets(config: TrainConfig) -> bool:
+    """Whether the recipe's targets are distributions (smoothed or mixed) rather than class ids."""
+    return bool(config.label_smoothing or config.mixup)
+
+
+def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+    decay = config.weight_decay or None
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(config.learning_rate, weight_decay=decay)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(config.learning_rate, momentum=0.9, nesterov=True, weight_decay=decay)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}; use 'adam' or 'sgd'")
+
+
 def compile_model(model: keras.Model, config: TrainConfig) -> keras.Model:
-    if config.label_smoothing:
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
-    else:
-        loss = keras.losses.SparseCategoricalCrossentropy()
-    model.compile(keras.optimizers.Adam(config.learning_rate), loss=loss, metrics=["accuracy"])
+    # make_dataset already smooths (and mixes) the targets: the loss must not smooth them again.
+    loss = (keras.losses.CategoricalCrossentropy() if one_hot_targets(config)
+            else keras.losses.SparseCategoricalCrossentropy())
+    model.compile(make_optimizer(config), loss=loss, metrics=["accuracy"])
     return model
 
 
@@ -175,8 +188,9 @@ def train(config: TrainConfig, data: dict, run_dir, verbose: int = 1) -> pd.Data
     x_train, y_train = np.concatenate([x_train, extra_x]), np.concatenate([y_train, extra_y])
 
     common = dict(resolution=config.resolution, batch_size=config.batch_size, num_classes=num_classes,
-                  label_smoothing=config.label_smoothing, seed=config.seed)
-    train_ds = make_dataset(x_train, y_train, training=True, augment=config.online_augment, **common)
+                  one_hot=one_hot_targets(config), label_smoothing=config.label_smoothing, seed=config.seed)
+    train_ds = make_dataset(x_train, y_train, training=True, augment=config.online_augment,
+                            random_erasing=config.random_erasing, mixup=config.mixup, **common)
     val_ds = make_dataset(x_val, y_val, **common)
 
     last, best_so_far = run_dir / runs.LAST, None
