@@ -25,7 +25,7 @@ import pandas as pd
 from ..images import array_to_rgb
 
 FRAME = (480, 640)  # height, width
-# Where OpenCV's cascades put the face in the shipped 512 x 512 astronaut photo.
+# Where OpenCV's cascades put the face in the 512 x 512 astronaut photo (skimage.data.astronaut).
 ASTRONAUT_FACE = (177, 67, 93, 93)
 
 
@@ -45,9 +45,11 @@ def drifting_face_frames(count: int = 30, sides=(300, 358), seed: int = 0):
     its position moving left to right and bobbing up and down, as a webcam user might.
     Returns (frame, true face box) pairs.
     """
-    from ..datasets.samples import load_sample
+    from skimage import data
 
-    photo = load_sample("faces/astronaut.png")
+    # the same photo as the shipped sample faces/astronaut.png, read from scikit-image so that
+    # faces/ stays below datasets/ in the floors
+    photo = data.astronaut()
     scene = backgrounds()[0]
     rng = np.random.default_rng(seed)
     height, width = FRAME
