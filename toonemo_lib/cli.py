@@ -6,6 +6,8 @@
     toonemo crawl --urls FILE | --page URL | --video FILE --every N  --out DIR
     toonemo emotion IMAGE [IMAGE ...] [--whole-image] [--json]
     toonemo train --data DATASET --out RUN_DIR [--cfg auto] [--resume PKL] [--kimg N] ...
+    toonemo video IN.mp4 OUT.mp4 [--every 10] [--profile smoke|cpu|gpu] [--no-toonify] [--emoji DIR]
+    toonemo webcam [--camera 0 | --source FILE] [--emoji DIR] [--headless --max-frames N]
 
 Exit status, the same for every sub-command: 0 success; 1 a failure while working (a
 missing or unreadable input, a failed notebook, nothing written or downloaded, a model
@@ -27,6 +29,7 @@ from .config import NOTEBOOKS_DIR, PROFILES, get_profile
 from . import stylegan2_cli
 from .datasets import cli as datasets_cli
 from .emotion import cli as emotion_cli
+from .video import cli as video_cli
 
 EPILOG = "exit status: 0 success, 1 a failure while working, 2 a usage error"
 
@@ -54,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets_cli.add_commands(commands)  # `toonemo dataset ...` and `toonemo crawl ...`
     emotion_cli.add_commands(commands)  # `toonemo emotion IMAGE ...`
     stylegan2_cli.add_commands(commands)  # `toonemo train --data ... --out ...`
+    video_cli.add_commands(commands)  # `toonemo video IN OUT` and `toonemo webcam`
     return parser
 
 

@@ -272,16 +272,27 @@ class EmotionRecognizer:
 
         `image` is RGB uint8 (H, W, 3) or gray (H, W).  With `detect_face` every face the
         detector finds is classified (none found: []); without it the whole image is one
-        face with rect [0, 0, W, H].  `probs` maps each of `EMOTIONS`, in order, to a
-        Python float; `label` is the most probable one.  BlazeFace's records also have
-        "score" and "keypoints" ({"right_eye": [x, y], ...}, see `KEYPOINTS`).
+        face with rect [0, 0, W, H].  See `recognise` for the records.
         """
-        gray = to_gray(image)
-        height, width = gray.shape
-        faces = self.detect(image) if detect_face else [Face((0, 0, width, height), None, None)]
+        gray = to_gray(image)  # checks the image before any detector sees it
+        if detect_face:
+            faces = self.detect(image)
+        else:
+            height, width = gray.shape
+            faces = [Face((0, 0, width, height), None, None)]
+        return self.recognise(gray, faces)
+
+    def recognise(self, image: np.ndarray, faces: list[Face]) -> list[dict]:
+        """One record per face of ``faces`` (from `detect`, maybe on another frame of the same size).
+
+        `probs` maps each of `EMOTIONS`, in order, to a Python float; `label` is the most
+        probable one.  BlazeFace's records also have "score" and "keypoints"
+        ({"right_eye": [x, y], ...}, see `KEYPOINTS`).  All faces go through the model in one batch.
+        """
         if not faces:
             return []
-        crops = [self.classifier_box(face, gray.shape) if detect_face else face.box for face in faces]
+        gray = to_gray(image)
+        crops = [self.classifier_box(face, gray.shape) for face in faces]
         probs = self.classify([gray[y:y + h, x:x + w] for x, y, w, h in crops])
         records = []
         for face, p in zip(faces, probs):

@@ -38,10 +38,11 @@ LOSS_RESOLUTION = 256
 
 
 def learning_rate(t, initial_learning_rate=0.1, lr_rampdown_length=0.25, lr_rampup_length=0.05):
-    """NVIDIA's projector schedule at progress t = step / steps in [0, 1]."""
+    """NVIDIA's projector schedule at progress t = step / steps in [0, 1] (no ramp-up when its length is 0)."""
     ramp = min(1.0, (1.0 - t) / lr_rampdown_length)
     ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
-    ramp = ramp * min(1.0, t / lr_rampup_length)
+    if lr_rampup_length > 0:  # a warm start begins at full speed
+        ramp = ramp * min(1.0, t / lr_rampup_length)
     return initial_learning_rate * ramp
 
 

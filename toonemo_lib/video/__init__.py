@@ -1,0 +1,1 @@
+"""Toonify and emotion recognition on video: streaming pipeline, overlays, webcam."""

@@ -1,0 +1,139 @@
+"""The `toonemo video` and `toonemo webcam` commands.
+
+    toonemo video IN.mp4 OUT.mp4 [--every 10] [--profile smoke|cpu|gpu] [--base PKL --toon PKL]
+                  [--no-toonify] [--emoji DIR] [--recognise-on toon|original|both] [--table FILE]
+    toonemo webcam [--camera 0 | --source FILE] [--emoji DIR] [--headless --max-frames N] [--out FILE]
+
+Exit status: 0 success, 1 a failure while working (a missing or unreadable video, no
+camera, a model that cannot be loaded), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .pipeline import RECOGNISE_ON
+
+# What the profile's generators are when no pickles are given, and how hard they project.
+PROFILE_TOONIFY = {"smoke": {"resolution": 32, "steps": 30, "warm_steps": 8},
+                   "cpu": {"resolution": 64, "steps": 150, "warm_steps": 30},
+                   "gpu": {"resolution": 64, "steps": 500, "warm_steps": 100}}
+
+
+def add_commands(subparsers) -> None:
+    """Register `toonemo video` and `toonemo webcam`."""
+    video = subparsers.add_parser(
+        "video", help="toonify faces and recognise expressions in a video file",
+        description="Recognise every face's expression in IN and write OUT (.mp4, H.264, the same fps, size, "
+                    "frame count and sound), toonifying the largest face every --every frames. Without "
+                    "--base/--toon the profile's small stand-in generators are used, as the output says.")
+    video.add_argument("input", type=Path, metavar="IN", help="a video file OpenCV can read")
+    video.add_argument("output", type=Path, metavar="OUT", help="the .mp4 to write")
+    video.add_argument("--every", type=int, default=10, help="a keyframe every this many frames (default: 10)")
+    video.add_argument("--profile", default="cpu", choices=tuple(PROFILE_TOONIFY),
+                       help="projection steps and stand-in generators (default: cpu)")
+    video.add_argument("--base", type=Path, help="the face model (an official StyleGAN2 pickle, e.g. FFHQ)")
+    video.add_argument("--toon", type=Path, help="the blended toon model (an official pickle)")
+    video.add_argument("--no-toonify", action="store_true", help="only recognise expressions")
+    video.add_argument("--emoji", default=None, help='a folder of seven expression PNGs, or "builtin"')
+    video.add_argument("--recognise-on", choices=RECOGNISE_ON, default="toon",
+                       help="recognise on the toonified frames (the seed's choice), the originals, or both")
+    video.add_argument("--table", type=Path, help="also write the per-frame table (.csv or .parquet)")
+    video.add_argument("--cache", type=Path, help="a folder to cache keyframe latents in")
+    video.set_defaults(func=_cmd_video)
+
+    webcam = subparsers.add_parser(
+        "webcam", help="expressions and emoji on a camera, in real time",
+        description="Camera in, each face's expression and emoji drawn, an fps counter; q quits.")
+    source = webcam.add_mutually_exclusive_group()
+    source.add_argument("--camera", type=int, default=0, help="camera index (default: 0)")
+    source.add_argument("--source", type=Path, help="a video file instead of a camera")
+    webcam.add_argument("--emoji", default="builtin", help='a folder of seven expression PNGs (default: "builtin")')
+    webcam.add_argument("--headless", action="store_true", help="no window (with --out to keep the frames)")
+    webcam.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    webcam.add_argument("--out", type=Path, help="write the drawn frames to this .mp4")
+    webcam.set_defaults(func=_cmd_webcam)
+
+
+def _error(command: str, err: Exception) -> int:
+    print(f"toonemo {command}: error: {err}", file=sys.stderr)
+    return 1
+
+
+def make_toonifier(args):
+    """The VideoToonifier the arguments ask for, and a line saying which generators it uses."""
+    from ..toonify import small_models
+    from ..stylegan2.blend import blend_generators
+    from .keyframes import VideoToonifier
+
+    settings = PROFILE_TOONIFY[args.profile]
+    if args.base or args.toon:
+        from ..stylegan2.official import load_official_pickle
+
+        if not (args.base and args.toon):
+            raise ValueError("--base and --toon go together: the face model and the toon model blended from it")
+        base_G, toon_G = load_official_pickle(args.base).Gs, load_official_pickle(args.toon).Gs
+        said = f"generators: {args.base.name} (face) and {args.toon.name} (toon)"
+    else:
+        models = small_models(settings["resolution"])
+        base_G = models.texture
+        toon_G = blend_generators(models.structure, models.texture, settings["resolution"] // 4)
+        said = (f"generators: the {args.profile} profile's small untrained stand-ins ({settings['resolution']}x"
+                f"{settings['resolution']}; give --base and --toon for real ones)")
+    return VideoToonifier(base_G, toon_G, every=args.every, steps=settings["steps"],
+                          warm_steps=settings["warm_steps"]), said
+
+
+def write_table(table, path: Path) -> None:
+    """The per-frame table as CSV or Parquet, by the file's suffix."""
+    if path.suffix.lower() == ".parquet":
+        try:
+            table.to_parquet(path)
+        except ImportError:
+            raise ValueError("writing Parquet needs pyarrow (pip install pyarrow); or give a .csv file") from None
+    elif path.suffix.lower() == ".csv":
+        table.to_csv(path, index=False)
+    else:
+        raise ValueError(f"the table must be a .csv or .parquet file, not {path.name}")
+
+
+def _cmd_video(args) -> int:
+    if args.every < 1:
+        print("toonemo video: error: --every must be at least 1", file=sys.stderr)
+        return 2
+    if args.output.suffix.lower() != ".mp4":
+        print(f"toonemo video: error: OUT must be an .mp4 file, not {args.output.name}", file=sys.stderr)
+        return 2
+    from .pipeline import process_video, stage_table
+
+    try:
+        toonifier = None
+        if not args.no_toonify:
+            toonifier, said = make_toonifier(args)
+            print(said)
+        table = process_video(args.input, args.output, toonifier=toonifier, recognise_on=args.recognise_on,
+                              emoji=args.emoji, cache_dir=args.cache)
+        if args.table:
+            write_table(table, args.table)
+    except (OSError, ValueError, RuntimeError) as err:
+        return _error("video", err)
+    faces = table[table["face"] >= 0]
+    print(f"wrote {args.output}: {table.attrs['frames']} frames at {table.attrs['fps']:g} fps, "
+          f"{faces['frame'].nunique()} with a face, {int(table['toonified'].sum())} toonified")
+    print(stage_table(table).round(3).to_string())
+    return 0
+
+
+def _cmd_webcam(args) -> int:
+    from .webcam import run_webcam
+
+    source = args.source if args.source is not None else args.camera
+    try:
+        table = run_webcam(source, emoji=args.emoji, headless=args.headless, max_frames=args.max_frames,
+                           output=args.out)
+    except (OSError, ValueError, RuntimeError) as err:
+        return _error("webcam", err)
+    print(f"{table.attrs['frames']} frames, {table.attrs['fps']:.1f} fps")
+    return 0
