@@ -263,7 +263,46 @@ def check_05(records, out_dir):
     _check_figures(records, out_dir, expected)
 
 
-CHECKS = {"01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05}
+def check_06(records, out_dir):
+    from toonemo_lib.config import EMOTIONS
+    from toonemo_lib.video.streams import has_audio, video_info
+
+    nb = _executed(out_dir)
+    _assert_quiet(nb)
+    settings = get_profile("smoke").settings("06")
+    frames = round(settings["clip_seconds"] * settings["clip_fps"])
+    # the made clip and the output: same frames, fps and size, and the sound kept
+    assert records["source_info"] == {"frames": frames, "fps": settings["clip_fps"], "size": [640, 480], "audio": True}
+    assert records["output_info"] == records["source_info"]
+    info = video_info(out_dir / "toonified.mp4")
+    assert (info.frame_count, info.width, info.height) == (frames, 640, 480) and has_audio(out_dir / "toonified.mp4")
+    # a row for every frame; faces where the clip has them (BlazeFace misses at most a few)
+    assert records["table_frames"] == frames
+    assert records["truth_face_frames"] - 3 <= records["face_rows"] <= records["truth_face_frames"]
+    first = records["first_frame_records"][0]
+    assert first["label"] in EMOTIONS and abs(sum(first["probs"].values()) - 1) < 1e-5 and len(first["keypoints"]) == 6
+    # smoothing calms the quads; keyframes every `every` frames, warm-started after a face-ful keyframe
+    assert records["quad_wobble"]["smoothed"] < records["quad_wobble"]["raw"]
+    keyframes = records["keyframes"]
+    assert all(k["frame"] % settings["every"] == 0 for k in keyframes) and any(k["warm start"] for k in keyframes)
+    assert 0 < records["toonified_frames"] <= records["face_rows"]
+    # the warm-start study: the sweep's lengths, and a warm start that reaches the cold loss with fewer steps
+    table = records["warm_table"]
+    assert [row["steps"] for row in table] == [settings["projection_steps"], *settings["warm_step_sweep"]]
+    assert records["warm_steps_needed"] is not None and records["warm_steps_needed"] < settings["projection_steps"]
+    assert 0.0 <= records["toon_agreement"] <= 1.0
+    assert set(records["stage_ms"]) == {"detect", "toonify", "render", "recognise", "overlay", "write"}
+    assert len(records["dominant_per_second"]) == round(settings["clip_seconds"])
+    assert records["webcam"]["frames"] == settings["webcam_frames"] and records["webcam"]["fps"] > 0
+    assert (out_dir / "expressions.csv").exists() and any((out_dir / "latents").glob("*.npz"))
+    _check_figures(records, out_dir, {"clip_frames.png", "one_frame.png", "quads.png", "warm_start.png",
+                                      "before_after.png", "toon_agreement.png", "timeline.png", "webcam_frame.png"})
+    # the video is embedded in the executed notebook, so its HTML report plays it
+    assert any("data:video/mp4;base64" in o.get("data", {}).get("text/html", "")
+               for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+CHECKS = {"01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05, "06": check_06}
 
 
 def test_there_are_notebooks():

@@ -350,3 +350,20 @@ def test_lpips_is_used_when_its_files_are_cached(tmp_path, monkeypatch, G, stats
     assert float(distance(a, a)[0]) == 0.0 and float(distance(a, np.clip(a + 0.3, -1, 1))[0]) > 0
     result = project(G, target, steps=3, w_stats=stats, distance=distance, progress=False)
     assert result.distance_name == distance.name and np.isfinite(result.losses).all()
+
+
+def test_a_reused_projector_starts_afresh(G, stats, target):
+    """`project` keeps its traced step between calls; a reused one must give what a new one gives."""
+    import importlib
+
+    project_module = importlib.import_module("toonemo_lib.stylegan2.project")  # the package's `project` is the function
+
+    distance = StandInDistance()
+    other = np.ascontiguousarray(target[::-1])
+    first = project(G, target, steps=6, space="w+", distance=distance, w_stats=stats, progress=False)
+    reused = project(G, other, steps=6, space="w+", distance=distance, w_stats=stats, seed=3, progress=False)
+    project_module._PROJECTORS.clear()
+    fresh = project(G, other, steps=6, space="w+", distance=distance, w_stats=stats, seed=3, progress=False)
+    np.testing.assert_allclose(reused.losses, fresh.losses, rtol=1e-5)
+    np.testing.assert_allclose(reused.latent, fresh.latent, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(first.losses, fresh.losses)

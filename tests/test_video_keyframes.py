@@ -96,3 +96,14 @@ def test_keyframes_warm_start_from_the_previous_one_and_are_cached(tmp_path, too
     drawn = toonifier.render(frame, keys.latents[0], quads[0])
     assert drawn.shape == frame.shape and not np.array_equal(drawn, frame)
     np.testing.assert_array_equal(drawn[:100], frame[:100])   # nothing outside the quad
+
+
+def test_warm_start_table_compares_a_cold_start_with_short_warm_ones(toonifier):
+    rng = np.random.default_rng(0)
+    previous = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    face = np.clip(previous + rng.integers(-20, 21, previous.shape), 0, 255).astype(np.uint8)  # the next keyframe
+    table = toonifier.warm_start_table(previous, face, warm_steps=(2, 8))
+    assert table["start"].tolist() == ["cold", "warm", "warm"] and table["steps"].tolist() == [12, 2, 8]
+    assert (table["seconds"] > 0).all() and np.isfinite(table["loss"]).all()
+    # starting from the previous keyframe's latent, 8 steps do what 12 cold ones do
+    assert table["distance"].iloc[2] <= 1.02 * table["distance"].iloc[0]

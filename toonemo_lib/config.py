@@ -81,6 +81,19 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "detection_faces": 40,  # validation faces pasted into scenes for the detector table
             "cartoon_faces": 140,  # synthetic cartoon faces the shipped model reads (20 per class)
         },
+        "06": {
+            "clip_seconds": 2.0,  # length of the clip the notebook makes from the shipped astronaut photo
+            "clip_fps": 20,
+            "every": 10,  # a keyframe (projected face) every this many frames, as the seed
+            "use_ffhq": False,  # NVIDIA's FFHQ config-f + a toon pickle instead of the small stand-ins
+            "generator_resolution": 32,  # side of the stand-in generators
+            "blend_resolution": 8,  # the toon model takes the cartoon parent's layers up to here
+            "projection_steps": 30,  # Adam steps of a cold keyframe projection
+            "warm_steps": 8,  # steps of a projection warm-started from the previous keyframe
+            "warm_step_sweep": (2, 4, 8),  # warm steps compared with a cold start
+            "w_avg_samples": 1000,
+            "webcam_frames": 20,  # frames of the headless webcam run
+        },
     },
     "cpu": {
         "01": {
@@ -133,6 +146,19 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "detection_faces": 300,
             "cartoon_faces": 700,
         },
+        "06": {
+            "clip_seconds": 4.0,
+            "clip_fps": 25,
+            "every": 10,
+            "use_ffhq": False,
+            "generator_resolution": 64,
+            "blend_resolution": 16,
+            "projection_steps": 150,
+            "warm_steps": 30,
+            "warm_step_sweep": (5, 10, 20, 40),
+            "w_avg_samples": 5000,
+            "webcam_frames": 100,
+        },
     },
     "gpu": {
         "01": {
@@ -184,6 +210,19 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "bn_recalibration": 20,
             "detection_faces": 500,
             "cartoon_faces": 700,
+        },
+        "06": {
+            "clip_seconds": 6.0,  # the made clip, when no VIDEO is given
+            "clip_fps": 25,
+            "every": 10,
+            "use_ffhq": True,  # 1024x1024: about a second a projection step on a T4, so few warm steps matter
+            "generator_resolution": 64,  # the stand-ins when a real model is missing
+            "blend_resolution": 32,  # Pinkney's Toonify swaps at 32x32
+            "projection_steps": 500,
+            "warm_steps": 100,
+            "warm_step_sweep": (25, 50, 100, 200),
+            "w_avg_samples": 10000,
+            "webcam_frames": 250,
         },
     },
 }

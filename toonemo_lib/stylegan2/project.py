@@ -203,7 +203,7 @@ class _Projector:
     def __init__(self, G, target, space, distance, latent0, noise0, noise_regularize_weight,
                  seed, initial_learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         self.G, self.space, self.distance = G, space, distance
-        self.target = area_downsample(tf.constant(target))
+        self.target = tf.Variable(area_downsample(tf.constant(target)), trainable=False, name="target")
         self.latent = tf.Variable(latent0, trainable=True, name="projected_w")
         self.noise = [tf.Variable(n, trainable=True, name=f"noise{i}") for i, n in enumerate(noise0)]
         self.variables = [self.latent] + self.noise
@@ -214,6 +214,17 @@ class _Projector:
         self.reg_weight = float(noise_regularize_weight)
         self.random = tf.random.Generator.from_seed(seed)
         self.step = tf.function(self._step)
+
+    def reset(self, target, latent0, noise0, seed, initial_learning_rate=0.1):
+        """Start a new projection with the compiled step kept: a new target, start, seed and a fresh Adam."""
+        self.target.assign(area_downsample(tf.constant(target)))
+        self.latent.assign(latent0)
+        for variable, start in zip(self.noise, noise0):
+            variable.assign(start)
+        for variable in self.optimizer.variables:  # iterations and moments back to zero
+            variable.assign(tf.zeros_like(variable))
+        self.optimizer.learning_rate.assign(initial_learning_rate)
+        self.random.reset_from_seed(seed)
 
     def ws(self, w_noise_scale=0.0):
         w = self.latent + self.random.normal(tf.shape(self.latent)) * w_noise_scale
@@ -239,6 +250,25 @@ class _Projector:
     def latent_rows(self):
         w = self.latent.numpy()[0]
         return np.tile(w, [self.G.num_ws, 1]) if self.space == "w" else w
+
+
+# Projectors kept between calls, so that a video's keyframes (or a notebook's repeated
+# projections) reuse one traced step instead of tracing it again - seconds each time.
+_PROJECTORS: dict = {}
+
+
+def _projector(G, target, space, distance, latent0, noise0, regularize_noise_weight, seed, initial_learning_rate):
+    key = (id(G), space, id(distance), float(regularize_noise_weight), latent0.shape)
+    cached = _PROJECTORS.get(key)
+    if cached is not None and cached.G is G and cached.distance is distance:
+        cached.reset(target, latent0, noise0, seed, initial_learning_rate)
+        return cached
+    proj = _Projector(G, target, space, distance, latent0, noise0, regularize_noise_weight, seed,
+                      initial_learning_rate)
+    if len(_PROJECTORS) >= 4:  # a few generators at most: drop the oldest
+        _PROJECTORS.pop(next(iter(_PROJECTORS)))
+    _PROJECTORS[key] = proj
+    return proj
 
 
 def project(G, target, steps=1000, space="w", distance=None, initial_learning_rate=0.1,
@@ -268,7 +298,7 @@ def project(G, target, steps=1000, space="w", distance=None, initial_learning_ra
     w_avg, w_std = w_stats if w_stats is not None else w_statistics(G, w_avg_samples)
     latent0, noise0 = (None, None) if warm_start is None else warm_start
     rng = np.random.default_rng(seed)
-    proj = _Projector(G, target, space, distance, _initial_latent(G, space, w_avg, latent0),
+    proj = _projector(G, target, space, distance, _initial_latent(G, space, w_avg, latent0),
                       _initial_noise(G, noise0, rng), regularize_noise_weight, seed, initial_learning_rate)
     normalize_noise(proj.noise)
     image_steps = set(int(s) for s in image_steps)

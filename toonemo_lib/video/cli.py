@@ -14,13 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..config import PROFILES
 from .pipeline import RECOGNISE_ON
-
-# What the profile's generators are when no pickles are given, and how hard they project.
-PROFILE_TOONIFY = {"smoke": {"resolution": 32, "steps": 30, "warm_steps": 8},
-                   "cpu": {"resolution": 64, "steps": 150, "warm_steps": 30},
-                   "gpu": {"resolution": 64, "steps": 500, "warm_steps": 100}}
-
 
 def add_commands(subparsers) -> None:
     """Register `toonemo video` and `toonemo webcam`."""
@@ -32,7 +27,7 @@ def add_commands(subparsers) -> None:
     video.add_argument("input", type=Path, metavar="IN", help="a video file OpenCV can read")
     video.add_argument("output", type=Path, metavar="OUT", help="the .mp4 to write")
     video.add_argument("--every", type=int, default=10, help="a keyframe every this many frames (default: 10)")
-    video.add_argument("--profile", default="cpu", choices=tuple(PROFILE_TOONIFY),
+    video.add_argument("--profile", default="cpu", choices=tuple(PROFILES),
                        help="projection steps and stand-in generators (default: cpu)")
     video.add_argument("--base", type=Path, help="the face model (an official StyleGAN2 pickle, e.g. FFHQ)")
     video.add_argument("--toon", type=Path, help="the blended toon model (an official pickle)")
@@ -62,30 +57,6 @@ def _error(command: str, err: Exception) -> int:
     return 1
 
 
-def make_toonifier(args):
-    """The VideoToonifier the arguments ask for, and a line saying which generators it uses."""
-    from ..toonify import small_models
-    from ..stylegan2.blend import blend_generators
-    from .keyframes import VideoToonifier
-
-    settings = PROFILE_TOONIFY[args.profile]
-    if args.base or args.toon:
-        from ..stylegan2.official import load_official_pickle
-
-        if not (args.base and args.toon):
-            raise ValueError("--base and --toon go together: the face model and the toon model blended from it")
-        base_G, toon_G = load_official_pickle(args.base).Gs, load_official_pickle(args.toon).Gs
-        said = f"generators: {args.base.name} (face) and {args.toon.name} (toon)"
-    else:
-        models = small_models(settings["resolution"])
-        base_G = models.texture
-        toon_G = blend_generators(models.structure, models.texture, settings["resolution"] // 4)
-        said = (f"generators: the {args.profile} profile's small untrained stand-ins ({settings['resolution']}x"
-                f"{settings['resolution']}; give --base and --toon for real ones)")
-    return VideoToonifier(base_G, toon_G, every=args.every, steps=settings["steps"],
-                          warm_steps=settings["warm_steps"]), said
-
-
 def write_table(table, path: Path) -> None:
     """The per-frame table as CSV or Parquet, by the file's suffix."""
     if path.suffix.lower() == ".parquet":
@@ -111,7 +82,11 @@ def _cmd_video(args) -> int:
     try:
         toonifier = None
         if not args.no_toonify:
-            toonifier, said = make_toonifier(args)
+            from ..config import get_profile
+            from .keyframes import profile_toonifier
+
+            toonifier, said = profile_toonifier(get_profile(args.profile).settings("06"), base_pickle=args.base,
+                                                toon_pickle=args.toon, every=args.every)
             print(said)
         table = process_video(args.input, args.output, toonifier=toonifier, recognise_on=args.recognise_on,
                               emoji=args.emoji, cache_dir=args.cache)

@@ -133,12 +133,14 @@ class VideoToonifier:
     every           a keyframe every this many frames (the seed: 10)
     steps           projection steps of a cold start (the first keyframe, or after a gap)
     warm_steps      projection steps of a warm start from the previous keyframe
+    warm_learning_rate  Adam's step size of a warm start: the cold start's 0.1 would throw a
+                    latent that is already close out of its basin in the first steps
     interpolate     draw in-between frames from interpolated latents (else the last keyframe's)
     feather         the paste-back mask's soft rim, as a fraction of the quad's side
     """
 
     def __init__(self, base_G, toon_G, *, every: int = 10, steps: int = 300, warm_steps: int = 50,
-                 interpolate: bool = True, feather: float = 0.15, distance=None, w_avg_samples: int = 2000,
+                 warm_learning_rate: float = 0.03, interpolate: bool = True, feather: float = 0.15, distance=None, w_avg_samples: int = 2000,
                  seed: int = 0):
         from ..stylegan2.perceptual import perceptual_distance
         from ..stylegan2.project import w_statistics
@@ -150,6 +152,7 @@ class VideoToonifier:
         self.base_G, self.toon_G = base_G, toon_G
         self.every, self.steps, self.warm_steps = int(every), int(steps), int(warm_steps)
         self.interpolate, self.feather, self.seed = bool(interpolate), float(feather), int(seed)
+        self.warm_learning_rate = float(warm_learning_rate)
         self.distance = perceptual_distance() if distance is None else distance
         self.w_stats = w_statistics(base_G, w_avg_samples)
 
@@ -164,19 +167,41 @@ class VideoToonifier:
             for v in G.weights:
                 weights.update(np.asarray(v).tobytes())
         return {"every": self.every, "steps": self.steps, "warm_steps": self.warm_steps, "seed": self.seed,
+                "warm_learning_rate": self.warm_learning_rate,
                 "distance": getattr(self.distance, "name", type(self.distance).__name__),
                 "generators": weights.hexdigest()[:16]}
 
-    def project(self, aligned: np.ndarray, previous=None):
-        """Project one aligned face (R x R x 3); ``previous`` is (latent, noise) to warm-start from."""
+    def project(self, aligned: np.ndarray, previous=None, steps: int | None = None):
+        """Project one aligned face (R x R x 3); ``previous`` is (latent, noise) to warm-start from.
+
+        ``steps`` defaults to `steps` cold and `warm_steps` warm.
+        """
         from ..stylegan2.project import project
 
         if previous is None:
-            return project(self.base_G, aligned, steps=self.steps, space="w+", distance=self.distance,
+            return project(self.base_G, aligned, steps=steps or self.steps, space="w+", distance=self.distance,
                            w_stats=self.w_stats, seed=self.seed, progress=False)
-        return project(self.base_G, aligned, steps=self.warm_steps, space="w+", distance=self.distance,
+        return project(self.base_G, aligned, steps=steps or self.warm_steps, space="w+", distance=self.distance,
                        w_stats=self.w_stats, warm_start=previous, seed=self.seed, progress=False,
-                       initial_noise_factor=0.0, lr_rampup_length=0.0)
+                       initial_learning_rate=self.warm_learning_rate, initial_noise_factor=0.0, lr_rampup_length=0.0)
+
+    def warm_start_table(self, previous_face: np.ndarray, face: np.ndarray, warm_steps=(5, 10, 20, 40)):
+        """Cold start against warm starts of a few lengths, on one keyframe after another.
+
+        ``previous_face`` is projected cold (the previous keyframe); ``face`` is then
+        projected cold with `steps` and warm from that result with each of ``warm_steps``.
+        One row per projection of ``face``: start, steps, final loss and distance, seconds.
+        """
+        import pandas as pd
+
+        previous = self.project(previous_face)
+        rows = []
+        for start, steps, warm_from in [("cold", self.steps, None)] + [("warm", s, previous) for s in warm_steps]:
+            began = time.perf_counter()
+            result = self.project(face, None if warm_from is None else (warm_from.latent, warm_from.noise), steps)
+            rows.append({"start": start, "steps": steps, "loss": float(result.losses[-1]),
+                         "distance": float(result.distances[-1]), "seconds": time.perf_counter() - began})
+        return pd.DataFrame(rows)
 
     def toon_face(self, latent: np.ndarray) -> np.ndarray:
         """The toon model's face for a W+ latent, with its constant noise (the same every frame)."""
@@ -187,6 +212,40 @@ class VideoToonifier:
     def render(self, frame: np.ndarray, latent: np.ndarray, quad: np.ndarray) -> np.ndarray:
         """``frame`` with the toon face of ``latent`` pasted into ``quad``."""
         return paste_back(frame, self.toon_face(latent), quad, feather=self.feather)
+
+
+def profile_toonifier(settings: dict, *, base_pickle=None, toon_pickle=None, every: int | None = None,
+                      distance=None) -> tuple[VideoToonifier, str]:
+    """The toonifier of a profile's notebook-06 settings, and a sentence saying which generators it uses.
+
+    With ``base_pickle`` and ``toon_pickle`` (official StyleGAN2 pickles: the face model and
+    the toon model blended from it) those are used as they are; otherwise
+    `toonify.toonify_models` gives the cartoon and face models (the small untrained
+    stand-ins unless ``settings["use_ffhq"]``), blended at ``settings["blend_resolution"]``.
+    """
+    from ..stylegan2.blend import blend_generators
+    from ..toonify import toonify_models
+
+    if (base_pickle is None) != (toon_pickle is None):
+        raise ValueError("the base and toon pickles go together: the face model and the toon model blended from it")
+    if base_pickle is not None:
+        from ..stylegan2.official import load_official_pickle
+
+        base_G, toon_G = load_official_pickle(base_pickle).Gs, load_official_pickle(toon_pickle).Gs
+        said = f"generators: {Path(base_pickle).name} (face) and {Path(toon_pickle).name} (toon)"
+    else:
+        models = toonify_models(settings["use_ffhq"], resolution=settings["generator_resolution"])
+        base_G = models.texture
+        level = min(settings["blend_resolution"], base_G.resolution)
+        toon_G = blend_generators(models.structure, models.texture, level)
+        size = f"{base_G.resolution}x{base_G.resolution}"
+        said = (f"generators: {models.description}, blended at {level}x{level}" if models.real else
+                f"generators: small untrained stand-ins ({size}, blended at {level}x{level}): they draw colour "
+                "blobs, not faces; give real pickles for real toons")
+    toonifier = VideoToonifier(base_G, toon_G, every=every or settings["every"], steps=settings["projection_steps"],
+                               warm_steps=settings["warm_steps"], w_avg_samples=settings["w_avg_samples"],
+                               distance=distance)
+    return toonifier, said
 
 
 def latent_cache(folder, source, toonifier: VideoToonifier) -> Path:

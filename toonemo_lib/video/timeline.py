@@ -48,7 +48,7 @@ def plot_timeline(table: pd.DataFrame, face: int = 0, title: str | None = None):
     ax.set(xlabel="time (s)", ylabel="probability", ylim=(0, 1), xlim=(probs.index.min(), probs.index.max()))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     for row in dominant.itertuples():
-        if row.emotion is None:
+        if not isinstance(row.emotion, str):  # a second without the face
             strip.text(row.second + 0.5, 0.5, "no face", ha="center", va="center", fontsize=7, color="grey")
             continue
         strip.axvspan(row.second, row.second + 1, color=np.array(EMOTION_COLOURS[row.emotion]) / 255, alpha=0.8)
