@@ -155,6 +155,7 @@ class VideoToonifier:
         self.warm_learning_rate = float(warm_learning_rate)
         self.distance = perceptual_distance() if distance is None else distance
         self.w_stats = w_statistics(base_G, w_avg_samples)
+        self._draw = None  # the toon model's synthesis as a tf.function, made at the first frame
 
     @property
     def size(self) -> int:
@@ -205,9 +206,13 @@ class VideoToonifier:
 
     def toon_face(self, latent: np.ndarray) -> np.ndarray:
         """The toon model's face for a W+ latent, with its constant noise (the same every frame)."""
-        from ..toonify import synthesize
+        import tensorflow as tf
 
-        return synthesize(self.toon_G, latent, "const")
+        from ..stylegan2.generate import generator_to_uint8
+
+        if self._draw is None:  # traced once: a frame's face costs one graph call, not an eager pass
+            self._draw = tf.function(lambda w: self.toon_G.synthesis(w, noise_mode="const"))
+        return generator_to_uint8(np.asarray(self._draw(tf.constant(np.asarray(latent, np.float32)[None])))[0])
 
     def render(self, frame: np.ndarray, latent: np.ndarray, quad: np.ndarray) -> np.ndarray:
         """``frame`` with the toon face of ``latent`` pasted into ``quad``."""
