@@ -107,3 +107,17 @@ def test_warm_start_table_compares_a_cold_start_with_short_warm_ones(toonifier):
     assert (table["seconds"] > 0).all() and np.isfinite(table["loss"]).all()
     # starting from the previous keyframe's latent, 8 steps do what 12 cold ones do
     assert table["distance"].iloc[2] <= 1.02 * table["distance"].iloc[0]
+
+
+def test_ring_colour_matching_moves_the_rim_to_the_reference():
+    from toonemo_lib.video.keyframes import match_ring_colours
+
+    rng = np.random.default_rng(1)
+    face = rng.integers(0, 120, (32, 32, 3)).astype(np.uint8)          # a dark toon
+    reference = rng.integers(100, 255, (32, 32, 3)).astype(np.uint8)   # a bright frame
+    matched = match_ring_colours(face, reference, ring=0.2)
+    rim = np.ones((32, 32), bool)
+    rim[6:26, 6:26] = False
+    np.testing.assert_allclose(matched[rim].mean(axis=0), reference[rim].mean(axis=0), atol=1.5)
+    np.testing.assert_allclose(matched[rim].std(axis=0), reference[rim].std(axis=0), rtol=0.05)
+    assert matched.dtype == np.uint8 and matched.shape == face.shape

@@ -136,12 +136,15 @@ class VideoToonifier:
     warm_learning_rate  Adam's step size of a warm start: the cold start's 0.1 would throw a
                     latent that is already close out of its basin in the first steps
     interpolate     draw in-between frames from interpolated latents (else the last keyframe's)
-    feather         the paste-back mask's soft rim, as a fraction of the quad's side
+    feather         the paste-back mask's soft rim, as a fraction of the quad's side: the
+                    mask is the quad eroded by that much and blurred across it
+    match_colours   shift the toon face's colours to the frame's in a ring along the crop's
+                    rim (`match_ring_colours`), so the pasted face meets its surroundings
     """
 
     def __init__(self, base_G, toon_G, *, every: int = 10, steps: int = 300, warm_steps: int = 50,
-                 warm_learning_rate: float = 0.03, interpolate: bool = True, feather: float = 0.15, distance=None, w_avg_samples: int = 2000,
-                 seed: int = 0):
+                 warm_learning_rate: float = 0.03, interpolate: bool = True, feather: float = 0.15,
+                 match_colours: bool = False, distance=None, w_avg_samples: int = 2000, seed: int = 0):
         from ..stylegan2.perceptual import perceptual_distance
         from ..stylegan2.project import w_statistics
         from ..toonify import check_generators
@@ -152,6 +155,7 @@ class VideoToonifier:
         self.base_G, self.toon_G = base_G, toon_G
         self.every, self.steps, self.warm_steps = int(every), int(steps), int(warm_steps)
         self.interpolate, self.feather, self.seed = bool(interpolate), float(feather), int(seed)
+        self.match_colours = bool(match_colours)
         self.warm_learning_rate = float(warm_learning_rate)
         self.distance = perceptual_distance() if distance is None else distance
         self.w_stats = w_statistics(base_G, w_avg_samples)
@@ -211,12 +215,35 @@ class VideoToonifier:
         from ..stylegan2.generate import generator_to_uint8
 
         if self._draw is None:  # traced once: a frame's face costs one graph call, not an eager pass
-            self._draw = tf.function(lambda w: self.toon_G.synthesis(w, noise_mode="const"))
+            self._draw = tf.function(self._synthesis)
         return generator_to_uint8(np.asarray(self._draw(tf.constant(np.asarray(latent, np.float32)[None])))[0])
+
+    def _synthesis(self, ws):
+        return self.toon_G.synthesis(ws, noise_mode="const")
 
     def render(self, frame: np.ndarray, latent: np.ndarray, quad: np.ndarray) -> np.ndarray:
         """``frame`` with the toon face of ``latent`` pasted into ``quad``."""
-        return paste_back(frame, self.toon_face(latent), quad, feather=self.feather)
+        face = self.toon_face(latent)
+        if self.match_colours:
+            face = match_ring_colours(face, align_to_quad(frame, quad, face.shape[0]).image, self.feather)
+        return paste_back(frame, face, quad, feather=self.feather)
+
+
+def match_ring_colours(face: np.ndarray, reference: np.ndarray, ring: float = 0.15) -> np.ndarray:
+    """``face`` with each channel's mean and spread moved to ``reference``'s, both measured on a rim ring.
+
+    The ring is the outer ``ring`` fraction of the square crop, where the pasted face fades
+    into the frame; matching its statistics (Reinhard et al.'s colour transfer, per RGB
+    channel) hides the seam without touching the face's own contrast more than needed.
+    """
+    size = face.shape[0]
+    band = max(1, int(round(ring * size)))
+    mask = np.ones((size, size), bool)
+    mask[band:size - band, band:size - band] = False
+    f, r = face.astype(np.float32), reference.astype(np.float32)
+    mean_f, std_f = f[mask].mean(axis=0), f[mask].std(axis=0) + 1e-3
+    mean_r, std_r = r[mask].mean(axis=0), r[mask].std(axis=0)
+    return np.clip(np.rint((f - mean_f) * (std_r / std_f) + mean_r), 0, 255).astype(np.uint8)
 
 
 def profile_toonifier(settings: dict, *, base_pickle=None, toon_pickle=None, every: int | None = None,

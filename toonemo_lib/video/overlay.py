@@ -33,7 +33,7 @@ FILLS = {"Angry": (240, 95, 65), "Disgust": (150, 200, 85), "Fear": (185, 210, 2
 INK, WHITE, WATER, MOUTH = (60, 35, 25), (255, 255, 255), (90, 170, 250), (120, 30, 30)
 SUPERSAMPLE = 4  # emoji are drawn this much larger, then area-averaged: anti-aliased edges
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
-_SET_HINT = "personal emoji sets come from notebook 04 or `toonemo emoji`"
+_SET_HINT = "a personal emoji set is made in notebook 04; `write_emoji_set(builtin_emoji(), DIR)` writes the built-in one"
 
 
 def _check_image(image, name: str, channels: int = 3) -> np.ndarray:
