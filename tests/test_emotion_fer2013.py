@@ -261,3 +261,18 @@ def test_class_balance_markdown_is_computed_from_the_counts():
     assert "no Disgust face at all" in class_balance_markdown(missing)
     with pytest.raises(ValueError, match="no split 'val'"):
         class_balance_markdown(fer, "val")
+
+
+def test_generator_faces_are_rgb_copies_of_the_grey_faces_at_the_asked_resolution(splits):
+    from toonemo_lib.datasets.fer2013 import generator_faces
+
+    same = generator_faces(splits, resolution=48)
+    train, val = splits["train"][0], splits["val"][0]
+    assert same.shape == (28, 48, 48, 3) and same.dtype == np.uint8   # train + val; test held back
+    np.testing.assert_array_equal(same[..., 1], np.concatenate([train, val]))
+    assert (same[..., 0] == same[..., 2]).all()
+    small = generator_faces(splits, resolution=32, use=("val",))
+    np.testing.assert_array_equal(small[0, ..., 0], cv2.resize(val[0], (32, 32), interpolation=cv2.INTER_AREA))
+    assert generator_faces(splits, resolution=64).shape == (28, 64, 64, 3)
+    with pytest.raises(ValueError, match="none of the splits"):
+        generator_faces(splits, use=("nope",))

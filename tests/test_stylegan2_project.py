@@ -367,3 +367,12 @@ def test_a_reused_projector_starts_afresh(G, stats, target):
     np.testing.assert_allclose(reused.losses, fresh.losses, rtol=1e-5)
     np.testing.assert_allclose(reused.latent, fresh.latent, rtol=1e-5, atol=1e-6)
     assert not np.allclose(first.losses, fresh.losses)
+
+
+def test_frozen_noise_stays_as_given_while_the_latent_moves(G, stats, target, results):
+    start = results["w+"]
+    frozen = project(G, target, steps=4, space="w+", distance=StandInDistance(), w_stats=stats, progress=False,
+                     warm_start=(start.latent, start.noise), optimize_noise=False)
+    for got, given in zip(frozen.noise, start.noise):
+        np.testing.assert_allclose(got, given, atol=1e-5)   # only renormalised, and it was already
+    assert not np.allclose(frozen.latent, start.latent)

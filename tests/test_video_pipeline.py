@@ -86,6 +86,7 @@ def test_toonified_run_pastes_toons_compares_expressions_and_reuses_latents(tmp_
     table = process_video(path, tmp_path / "toon.mp4", recognizer=recognizer, toonifier=toonifier,
                           recognise_on="both", overlay=False, cache_dir=tmp_path / "cache", progress=False)
     keys = table.attrs["keyframes"]
+    assert plain.attrs["keyframes"] is None and not plain["toonified"].any()
     assert sorted(keys.latents) == [0, 10, 30] and keys.warm[10] and not keys.warm[30]
     toonified = table.loc[table["toonified"], "frame"].tolist()
     assert 0 in toonified and 15 in toonified and 20 not in toonified   # 20: no face (and no keyframe)

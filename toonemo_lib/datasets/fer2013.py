@@ -458,3 +458,20 @@ def expression_data(source: str = "fer2013", path=None, synthetic_faces: int = 2
     splits = synthetic_splits(synthetic_faces, val_fraction=val_fraction, seed=seed)
     return splits, DataInfo("synthetic", SOURCE_TEXT, {k: int(len(y)) for k, (_, y) in splits.items()},
                             reason=reason)
+
+
+def generator_faces(splits: Splits, resolution: int = 32, use=("train", "val")) -> np.ndarray:
+    """FER2013 faces as a StyleGAN2 training set: uint8 RGB ``(N, R, R, 3)``, grey copied to 3 channels.
+
+    Downscaling uses area averaging (no aliasing); upscaling uses bicubic interpolation.
+    The labels are dropped: the generator is unconditional.
+    """
+    splits = _check_splits({name: splits[name] for name in use if name in splits})
+    if not splits:
+        raise ValueError(f"none of the splits {list(use)} is in the data")
+    interpolation = cv2.INTER_AREA if resolution <= FACE_SIZE else cv2.INTER_CUBIC
+    faces = np.concatenate([images for images, _ in splits.values()])
+    if faces.shape[1] != resolution:
+        faces = np.stack([cv2.resize(face, (resolution, resolution), interpolation=interpolation)
+                          for face in faces])
+    return np.repeat(faces[..., None], 3, axis=-1)

@@ -201,12 +201,12 @@ class _Projector:
     """The optimisation state and one compiled Adam step (kept separate so it can be timed)."""
 
     def __init__(self, G, target, space, distance, latent0, noise0, noise_regularize_weight,
-                 seed, initial_learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+                 seed, initial_learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, optimize_noise=True):
         self.G, self.space, self.distance = G, space, distance
         self.target = tf.Variable(area_downsample(tf.constant(target)), trainable=False, name="target")
         self.latent = tf.Variable(latent0, trainable=True, name="projected_w")
         self.noise = [tf.Variable(n, trainable=True, name=f"noise{i}") for i, n in enumerate(noise0)]
-        self.variables = [self.latent] + self.noise
+        self.variables = [self.latent] + (self.noise if optimize_noise else [])
         # Keras' Adam puts epsilon where TF1's AdamOptimizer (NVIDIA's projector) does:
         # lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps).  The rate is set every step.
         self.optimizer = keras.optimizers.Adam(learning_rate=initial_learning_rate, beta_1=beta_1,
@@ -257,14 +257,15 @@ class _Projector:
 _PROJECTORS: dict = {}
 
 
-def _projector(G, target, space, distance, latent0, noise0, regularize_noise_weight, seed, initial_learning_rate):
-    key = (id(G), space, id(distance), float(regularize_noise_weight), latent0.shape)
+def _projector(G, target, space, distance, latent0, noise0, regularize_noise_weight, seed, initial_learning_rate,
+               optimize_noise):
+    key = (id(G), space, id(distance), float(regularize_noise_weight), latent0.shape, bool(optimize_noise))
     cached = _PROJECTORS.get(key)
     if cached is not None and cached.G is G and cached.distance is distance:
         cached.reset(target, latent0, noise0, seed, initial_learning_rate)
         return cached
     proj = _Projector(G, target, space, distance, latent0, noise0, regularize_noise_weight, seed,
-                      initial_learning_rate)
+                      initial_learning_rate, optimize_noise=optimize_noise)
     if len(_PROJECTORS) >= 4:  # a few generators at most: drop the oldest
         _PROJECTORS.pop(next(iter(_PROJECTORS)))
     _PROJECTORS[key] = proj
@@ -274,7 +275,7 @@ def _projector(G, target, space, distance, latent0, noise0, regularize_noise_wei
 def project(G, target, steps=1000, space="w", distance=None, initial_learning_rate=0.1,
             initial_noise_factor=0.05, lr_rampdown_length=0.25, lr_rampup_length=0.05,
             noise_ramp_length=0.75, regularize_noise_weight=1e5, w_avg_samples=10000,
-            w_stats=None, warm_start=None, image_steps=(), seed=0, progress=True):
+            w_stats=None, warm_start=None, image_steps=(), seed=0, progress=True, optimize_noise=True):
     """Project `target` (uint8 or [-1, 1] float, [R, R, C]) into G's latent space.
 
     space: "w" (one w broadcast to all layers, NVIDIA) or "w+" (one w per layer).
@@ -284,6 +285,10 @@ def project(G, target, steps=1000, space="w", distance=None, initial_learning_ra
     w_stats: precomputed `w_statistics(G)` (w_avg, w_std), to skip the 10,000 samples.
     image_steps: step numbers (1-based, after that step) whose image to keep (uint8),
         e.g. ``range(0, steps + 1, 10)``; 0 is the starting image.
+    optimize_noise: False keeps the noise maps as they start (a warm start's, e.g.): only
+        the latent moves.  Adam's first steps move every noise pixel by the full step size
+        in the sign of its gradient, which is smooth, so a warm start without NVIDIA's
+        learning-rate ramp-up would otherwise fill the maps with structure.
     """
     if space not in ("w", "w+"):
         raise ValueError(f"space must be 'w' or 'w+', not {space!r}")
@@ -299,7 +304,8 @@ def project(G, target, steps=1000, space="w", distance=None, initial_learning_ra
     latent0, noise0 = (None, None) if warm_start is None else warm_start
     rng = np.random.default_rng(seed)
     proj = _projector(G, target, space, distance, _initial_latent(G, space, w_avg, latent0),
-                      _initial_noise(G, noise0, rng), regularize_noise_weight, seed, initial_learning_rate)
+                      _initial_noise(G, noise0, rng), regularize_noise_weight, seed, initial_learning_rate,
+                      optimize_noise)
     normalize_noise(proj.noise)
     image_steps = set(int(s) for s in image_steps)
     images = {}

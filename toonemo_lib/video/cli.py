@@ -10,12 +10,12 @@ camera, a model that cannot be loaded), 2 a usage error.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from ..config import PROFILES
 from .pipeline import RECOGNISE_ON
+
 
 def add_commands(subparsers) -> None:
     """Register `toonemo video` and `toonemo webcam`."""

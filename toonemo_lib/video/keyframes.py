@@ -6,7 +6,8 @@ seed:
 
 - each keyframe's projection starts from the previous keyframe's W+ latent and noise, with
   far fewer steps and neither the latent-noise injection nor the learning-rate ramp-up of
-  a cold start (the face barely changes in N frames);
+  a cold start (the face barely changes in N frames); only the latent moves, the noise
+  maps stay the previous keyframe's;
 - the toon model draws with its constant noise, the same for every frame: re-randomised
   noise would make hair and skin texture flicker;
 - the alignment quads are smoothed over time as STIT (Tzaban et al. 2022) does: the centre
@@ -133,8 +134,9 @@ class VideoToonifier:
     every           a keyframe every this many frames (the seed: 10)
     steps           projection steps of a cold start (the first keyframe, or after a gap)
     warm_steps      projection steps of a warm start from the previous keyframe
-    warm_learning_rate  Adam's step size of a warm start: the cold start's 0.1 would throw a
-                    latent that is already close out of its basin in the first steps
+    warm_learning_rate  Adam's step size of a warm start (no ramp-up, no latent noise, and
+                    the previous keyframe's noise maps kept fixed: optimising them from a
+                    standing start fills them with structure and the loss jumps a hundredfold)
     interpolate     draw in-between frames from interpolated latents (else the last keyframe's)
     feather         the paste-back mask's soft rim, as a fraction of the quad's side: the
                     mask is the quad eroded by that much and blurred across it
@@ -143,7 +145,7 @@ class VideoToonifier:
     """
 
     def __init__(self, base_G, toon_G, *, every: int = 10, steps: int = 300, warm_steps: int = 50,
-                 warm_learning_rate: float = 0.03, interpolate: bool = True, feather: float = 0.15,
+                 warm_learning_rate: float = 0.1, interpolate: bool = True, feather: float = 0.15,
                  match_colours: bool = False, distance=None, w_avg_samples: int = 2000, seed: int = 0):
         from ..stylegan2.perceptual import perceptual_distance
         from ..stylegan2.project import w_statistics
@@ -188,7 +190,8 @@ class VideoToonifier:
                            w_stats=self.w_stats, seed=self.seed, progress=False)
         return project(self.base_G, aligned, steps=steps or self.warm_steps, space="w+", distance=self.distance,
                        w_stats=self.w_stats, warm_start=previous, seed=self.seed, progress=False,
-                       initial_learning_rate=self.warm_learning_rate, initial_noise_factor=0.0, lr_rampup_length=0.0)
+                       initial_learning_rate=self.warm_learning_rate, initial_noise_factor=0.0, lr_rampup_length=0.0,
+                       optimize_noise=False)
 
     def warm_start_table(self, previous_face: np.ndarray, face: np.ndarray, warm_steps=(5, 10, 20, 40)):
         """Cold start against warm starts of a few lengths, on one keyframe after another.

@@ -87,16 +87,13 @@ class StageClock:
         return result
 
 
-def _find_faces(source, recognizer, max_frames, clock, progress) -> tuple[dict[int, list], int]:
-    """Pass 1 of a toonified run: every frame's faces; and the number of frames."""
+def _find_faces(source, recognizer, max_frames, clock, progress) -> dict[int, list]:
+    """Pass 1 of a toonified run: every frame's faces."""
     from tqdm.auto import tqdm
 
-    faces, count = {}, 0
-    for index, frame in tqdm(read_frames(source, max_frames), desc="finding faces", disable=not progress,
-                             leave=False):
-        faces[index] = clock("detect", detect_faces, frame, recognizer)
-        count = index + 1
-    return faces, count
+    return {index: clock("detect", detect_faces, frame, recognizer)
+            for index, frame in tqdm(read_frames(source, max_frames), desc="finding faces", disable=not progress,
+                                     leave=False)}
 
 
 def process_video(source, output=None, *, recognizer=None, toonifier: VideoToonifier | None = None,
@@ -133,7 +130,7 @@ def process_video(source, output=None, *, recognizer=None, toonifier: VideoTooni
     clock = StageClock()
     faces, keys, quads = {}, None, {}
     if toonifier is not None:
-        faces, _ = _find_faces(info.source, recognizer, max_frames, clock, progress)
+        faces = _find_faces(info.source, recognizer, max_frames, clock, progress)
         quads = smooth_quads({index: face_quad(found[0]) for index, found in faces.items() if found})
         cache = latent_cache(cache_dir, info.source, toonifier) if cache_dir is not None else None
         keys = clock("toonify", toonify_keyframes, info.source, quads, toonifier, cache=cache, progress=progress)
