@@ -33,14 +33,18 @@ def test_tiny_generator_centres_truncation_on_the_mean_w():
     np.testing.assert_allclose(G.mapping.w_avg.numpy(), np.asarray(G.mapping(z))[:, 0].mean(0), atol=1e-5)
 
 
-def test_course_generator_falls_back_to_a_tiny_one_without_the_ffhq_download(tmp_path, monkeypatch, capsys):
+def test_course_generator_shows_the_shipped_face_model_and_falls_back_without_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TOONEMO_HOME", str(tmp_path))
     G, about = course_generator(use_ffhq=False, resolution=8)
-    assert G.resolution == 8 and "tiny" in about and capsys.readouterr().out == ""
-    # FFHQ asked for, pickle absent and (in tests) no network: a message, then the fallback
+    assert G.resolution == 32 and "FER2013" in about and capsys.readouterr().out == ""
+    # FFHQ asked for, pickle absent and (in tests) no network: a message, then the shipped model
     monkeypatch.setattr("toonemo_lib.download.fetch", lambda *a, **k: (_ for _ in ()).throw(FileNotFoundError("offline")))
     G, about = course_generator(use_ffhq=True, resolution=8)
-    assert G.resolution == 8 and "tiny" in about and "FFHQ generator unavailable" in capsys.readouterr().out
+    assert G.resolution == 32 and "FFHQ generator unavailable" in capsys.readouterr().out
+    # the shipped file missing too: a message naming it, then a tiny untrained generator
+    monkeypatch.setattr("toonemo_lib.stylegan2.shipped.MODELS_DIR", tmp_path)
+    G, about = course_generator(use_ffhq=False, resolution=8)
+    assert G.resolution == 8 and "untrained" in about and "stylegan2-faces-fer2013-32.npz" in capsys.readouterr().out
 
 
 def test_profiles_say_which_generator_notebook_01_shows():

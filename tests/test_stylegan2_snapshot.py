@@ -10,8 +10,8 @@ import pytest  # noqa: E402
 
 from toonemo_lib.datasets.synthetic import coloured_discs  # noqa: E402
 from toonemo_lib.stylegan2 import Discriminator, Generator, generate_images  # noqa: E402
-from toonemo_lib.stylegan2.snapshot import (list_snapshots, load_snapshot, snapshot_fakes,  # noqa: E402
-                                            write_snapshot)
+from toonemo_lib.stylegan2.snapshot import (layout_similarity, list_snapshots, load_snapshot,  # noqa: E402
+                                            pick_snapshot, snapshot_fakes, write_snapshot)
 from toonemo_lib.viz import plot_snapshot_grid, plot_training_log, snapshot_picker  # noqa: E402
 
 
@@ -95,3 +95,27 @@ def test_snapshot_kimg_reads_nvidias_names_and_nothing_else():
     assert snapshot_kimg("network-snapshot-000000.064") == 0.064
     assert snapshot_kimg("base") is None and snapshot_kimg("network-snapshot-12.npz") is None
     assert _snapshot_title("network-snapshot-000002.504") == "kimg 2.504" and _snapshot_title("base") == "base"
+
+
+def test_layout_similarity_ignores_brightness_but_not_where_things_are():
+    faces = generate_images(small_nets(0)[0], range(6))
+    assert layout_similarity(faces, faces) == pytest.approx(1.0, abs=1e-4)
+    assert layout_similarity(faces, 255 - faces) == pytest.approx(-1.0, abs=1e-4)
+    assert layout_similarity(faces, faces // 2 + 60) == pytest.approx(1.0, abs=0.01)
+    assert layout_similarity(faces, faces[:, ::-1]) < 0.9
+
+
+def test_the_pick_is_the_snapshot_that_took_the_datas_colours_and_kept_the_face(tmp_path):
+    base, D = small_nets(7)
+    recoloured, _ = small_nets(7)       # the base drawn in other colours: the same layout
+    recoloured.synthesis.tf1_variables()["8x8/ToRGB/bias"].assign_add([0.4, -0.2, 0.1])
+    stranger, _ = small_nets(3)          # another face altogether
+    for name, G in (("network-snapshot-000001", stranger), ("network-snapshot-000002", recoloured)):
+        write_snapshot(tmp_path / f"{name}.npz", {"G": G, "D": D, "Gs": G}, {"rng_state": np.arange(3)}, {})
+    reals = generate_images(recoloured, range(1000, 1100))
+    table = pick_snapshot(list_snapshots(tmp_path), base, reals, samples=32)
+    assert list(table["name"]) == ["base", "network-snapshot-000001", "network-snapshot-000002"]
+    assert table.loc[2, "toward_data"] == 1.0 and table.loc[2, "layout"] > 0.9 > table.loc[1, "layout"]
+    assert table["picked"].tolist() == [False, False, True]
+    with pytest.raises(ValueError, match="train longer"):
+        pick_snapshot(list_snapshots(tmp_path)[:0], base, reals, samples=8)

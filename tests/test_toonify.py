@@ -89,9 +89,9 @@ def test_clear_errors(photo, generators):
 
 def test_small_models_blend_export_and_parents(tmp_path):
     from toonemo_lib.stylegan2 import blend_generators, load_official_pickle, save_official_pickle
-    from toonemo_lib.toonify import hard_switch_parents, max_abs_difference, toonify_models
+    from toonemo_lib.toonify import hard_switch_parents, max_abs_difference, small_models
 
-    models = toonify_models(use_ffhq=False, resolution=16)
+    models = small_models(resolution=16)
     assert not models.real and "untrained" in models.description
     structure, texture = models.structure, models.texture
     blended = blend_generators(structure, texture, 8)
@@ -109,5 +109,21 @@ def test_real_models_missing_fall_back_with_a_message(tmp_path, monkeypatch, cap
 
     monkeypatch.setenv("TOONEMO_HOME", str(tmp_path))
     models = toonify_models(use_ffhq=True, toon_pickle=str(tmp_path / "missing.pkl"), resolution=16)
-    assert not models.real and models.structure.resolution == 16
+    assert models.real and "FER2013" in models.description and models.structure.resolution == 32
     assert "unavailable" in capsys.readouterr().out
+    # the shipped pair missing too: the small untrained stand-ins, said so
+    monkeypatch.setattr("toonemo_lib.stylegan2.shipped.MODELS_DIR", tmp_path)
+    models = toonify_models(use_ffhq=False, resolution=16)
+    assert not models.real and models.structure.resolution == 16
+    assert "stylegan2-cartoons-32.npz" in capsys.readouterr().out
+
+
+def test_the_shipped_pair_blends_and_exports_with_a_matching_discriminator(tmp_path):
+    from toonemo_lib.stylegan2 import blend_generators, load_official_pickle, save_official_pickle
+    from toonemo_lib.toonify import max_abs_difference, shipped_models
+
+    models = shipped_models()
+    assert models.real and models.structure.get_config() == models.texture.get_config()
+    blended = blend_generators(models.structure, models.texture, 16)
+    path = save_official_pickle(models.structure, models.structure_D, blended, tmp_path / "blend.pkl")
+    assert max_abs_difference(load_official_pickle(path).Gs, blended) == 0

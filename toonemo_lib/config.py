@@ -35,7 +35,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "image_size": 96,  # content/style images for AdaIN style transfer
             "pyramid_levels": 4,  # scales at which statistics are matched
             "latent_samples": 300,  # points in the mapping-network experiment
-            "generator_resolution": 32,  # side of the tiny StyleGAN2 shown when FFHQ is not used
+            "generator_resolution": 32,  # the untrained fallback when the shipped 32x32 face model is missing
             "ffhq_generator": False,  # show NVIDIA's FFHQ generator (about 360 MB, downloaded once) instead
             "grid_seeds": 3,  # rows of the truncation and style-mixing grids
             "modconv_size": 16,  # feature-map side in the (de)modulation experiments
@@ -62,7 +62,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "keep_last": 0,  # snapshots kept besides the picked ones (0: all)
         },
         "04": {
-            "generator_resolution": 32,  # side of the small stand-in generators when no real pair is used
+            "generator_resolution": 32,  # the untrained stand-ins when the shipped 32x32 pair is missing
             "use_ffhq": False,  # NVIDIA's FFHQ config-f + a cartoon pickle (1024x1024, downloads) instead
             "grid_seeds": (0, 1),  # rows of the blend grids
             "projection_steps": 40,  # Adam steps of the photo projection (NVIDIA's default: 1000)
@@ -86,7 +86,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "clip_fps": 20,
             "every": 10,  # a keyframe (projected face) every this many frames, as the seed
             "use_ffhq": False,  # NVIDIA's FFHQ config-f + a toon pickle instead of the small stand-ins
-            "generator_resolution": 32,  # side of the stand-in generators
+            "generator_resolution": 32,  # as in 04: the untrained stand-ins when the shipped pair is missing
             "blend_resolution": 8,  # the toon model takes the cartoon parent's layers up to here
             "projection_steps": 30,  # Adam steps of a cold keyframe projection
             "warm_steps": 8,  # steps of a projection warm-started from the previous keyframe

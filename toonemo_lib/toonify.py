@@ -138,7 +138,8 @@ class ToonifyModels:
     structure: the cartoon (fine-tuned) model, which gives the blend its low-resolution layers;
     texture: the face (FFHQ) model, which gives the high ones and is what photos are projected
     into; structure_D: a discriminator to export with the blend (Pinkney writes
-    (structure G, structure D, blended Gs)); real: False for the small stand-ins.
+    (structure G, structure D, blended Gs)); real: False for the small stand-ins; names: what
+    figures call the structure and the texture model.
     """
 
     structure: Generator
@@ -146,6 +147,7 @@ class ToonifyModels:
     structure_D: object
     description: str
     real: bool
+    names: tuple = ("cartoon", "FFHQ")
 
 
 def small_models(resolution: int = 32, structure_seed: int = 1, texture_seed: int = 0) -> ToonifyModels:
@@ -160,7 +162,25 @@ def small_models(resolution: int = 32, structure_seed: int = 1, texture_seed: in
                    f"{structure_seed} standing in for the cartoon \"structure\" model and seed {texture_seed} for "
                    "the FFHQ \"texture\" model). Untrained generators draw colour blobs, not faces: the figures "
                    "below show the *mechanics* of blending, projecting and pasting, not what Toonify looks like.")
-    return ToonifyModels(structure, texture, D, description, real=False)
+    return ToonifyModels(structure, texture, D, description, real=False,
+                         names=(f"structure (seed {structure_seed})", f"texture (seed {texture_seed})"))
+
+
+def shipped_models() -> ToonifyModels:
+    """The course's own small pair (`stylegan2.shipped`): the cartoon model fine-tuned from the
+    face model trained on FER2013, 32x32.  Only their G_ema ships, so the discriminator
+    exported with a blend is a fresh one of the same architecture."""
+    from .stylegan2.networks import Discriminator
+    from .stylegan2.shipped import load_shipped_generator
+
+    cartoon, faces = load_shipped_generator("cartoons"), load_shipped_generator("faces")
+    config = cartoon.get_config()
+    D = Discriminator(**{key: config[key] for key in ("resolution", "num_channels", "fmap_base", "fmap_max")})
+    description = (f"the course's own small pair ({faces.resolution}x{faces.resolution}): a face model trained "
+                   "from scratch on FER2013's faces (texture, in place of FFHQ) and a cartoon model fine-tuned "
+                   "from it on synthetic cartoon faces (structure); their cards are in data/models/. Small and "
+                   "grey-faced, but real: the same ancestry story as FFHQ and Toonify.")
+    return ToonifyModels(cartoon, faces, D, description, real=True, names=("cartoon", "FER2013 faces"))
 
 
 def toonify_models(use_ffhq: bool = False, toon_pickle: str = "", resolution: int = 32) -> ToonifyModels:
@@ -169,8 +189,9 @@ def toonify_models(use_ffhq: bool = False, toon_pickle: str = "", resolution: in
     With ``use_ffhq``: NVIDIA's FFHQ config-f (``download.fetch_artefact``, a download the first
     time) and the cartoon model from ``toon_pickle`` (e.g. notebook 03's snapshot) or, when that
     is "", the Toonify pickle placed in the cache (manifest entry ``toonify-cartoon-blended``;
-    never downloaded).  Anything missing or unreadable is reported in one printed line and
-    ``small_models(resolution)`` is returned, so the notebook always runs through.
+    never downloaded).  Without ``use_ffhq``: the course's shipped pair (`shipped_models`).
+    Anything missing or unreadable is reported in one printed line and the next choice taken
+    (FFHQ -> the shipped pair -> ``small_models(resolution)``), so the notebook always runs through.
     """
     if use_ffhq:
         from pathlib import Path
@@ -193,7 +214,11 @@ def toonify_models(use_ffhq: bool = False, toon_pickle: str = "", resolution: in
                                  f"the cartoon model {toon_path.name} (structure) and NVIDIA's StyleGAN2 FFHQ "
                                  f"config-f (texture), {ffhq.Gs.resolution}x{ffhq.Gs.resolution}", real=True)
         except (DownloadError, FileNotFoundError, OfficialPickleError, TypeError, ValueError) as err:
-            print(f"The real models are unavailable ({err}); using small untrained generators instead.")
+            print(f"The real models are unavailable ({err}); using the course's small pair instead.")
+    try:
+        return shipped_models()
+    except FileNotFoundError as err:
+        print(f"{err}; using small untrained generators instead.")
     return small_models(resolution)
 
 

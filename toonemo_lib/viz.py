@@ -429,7 +429,8 @@ def plot_training_log(log, metric: str | None = None):
     for ax, (title, columns) in zip(axes[0], panels):
         for column in columns:
             if column in log and log[column].notna().any():
-                ax.plot(log["kimg"], log[column], marker=".", label=column)
+                known = log[column].notna()   # a metric is only computed on snapshot ticks
+                ax.plot(log.loc[known, "kimg"], log.loc[known, column], marker=".", label=column)
         ax.set_xlabel("kimg")
         ax.set_title(title)
         if len(columns) > 1:

@@ -22,11 +22,13 @@ def tiny_generator(resolution=32, seed=0, w_avg_samples=2000):
 
 
 def course_generator(use_ffhq: bool = False, resolution=32, seed=0):
-    """The generator notebook 01 shows: NVIDIA's FFHQ model when ``use_ffhq`` and it can be had, else a tiny one.
+    """The generator notebook 01 shows: NVIDIA's FFHQ model when ``use_ffhq`` and it can be had,
+    else the course's shipped face model (32x32, trained on FER2013), else a tiny untrained one.
 
     Returns ``(G, description)``.  With ``use_ffhq`` the FFHQ pickle is fetched into the cache
-    (a download the first time); a missing or failed download is reported and the tiny
-    generator of ``resolution`` used instead, so the notebook always runs through.
+    (a download the first time).  Whatever is missing is reported in one printed line and the
+    next generator used, so the notebook always runs through; ``resolution`` and ``seed`` are
+    the tiny generator's.
     """
     if use_ffhq:
         from ..download import DownloadError, fetch_artefact
@@ -35,7 +37,15 @@ def course_generator(use_ffhq: bool = False, resolution=32, seed=0):
             path = fetch_artefact("stylegan2-ffhq-config-f")
             return load_official_pickle(path).Gs, "NVIDIA's StyleGAN2 FFHQ config-f (1024x1024)"
         except (DownloadError, FileNotFoundError, OfficialPickleError) as err:
-            print(f"FFHQ generator unavailable ({err}); using a tiny random generator instead.")
+            print(f"FFHQ generator unavailable ({err}); using the course's small face model instead.")
+    from .shipped import load_shipped_generator
+
+    try:
+        G = load_shipped_generator("faces")
+        return G, (f"the course's small face model ({G.resolution}x{G.resolution}, trained on FER2013's faces "
+                   "by `toonemo train`; its card is data/models/stylegan2-faces-fer2013-32.md)")
+    except FileNotFoundError as err:
+        print(f"{err}; using a tiny untrained generator instead.")
     G = tiny_generator(resolution, seed)
     return G, f"a tiny randomly initialised StyleGAN2 ({resolution}x{resolution}, untrained)"
 

@@ -157,3 +157,49 @@ def snapshot_colour_distances(snapshots: pd.DataFrame, reals, samples: int = 256
     rows = [dict(name=row.name, kimg=row.kimg, colour_distance=colour_histogram_distance(
         generate_images(load_snapshot(row.path).Gs, seeds, batch_size=64), reals)) for row in snapshots.itertuples()]
     return pd.DataFrame(rows, columns=["name", "kimg", "colour_distance"])
+
+
+def layout_similarity(images_a, images_b, side: int = 8) -> float:
+    """How much of one set's layout the other keeps: the mean Pearson correlation between
+    paired images, each turned grey and shrunk to `side` x `side` (so texture and colour
+    do not count, only where the light and dark regions of a face lie); 1 is the same layout."""
+    import cv2
+
+    def layouts(images):
+        grey = np.asarray(images, np.float32).mean(axis=-1)
+        small = np.stack([cv2.resize(g, (side, side), interpolation=cv2.INTER_AREA) for g in grey])
+        small = small.reshape(len(small), -1)
+        small -= small.mean(axis=1, keepdims=True)
+        return small / (np.linalg.norm(small, axis=1, keepdims=True) + 1e-6)
+
+    return float((layouts(images_a) * layouts(images_b)).sum(axis=1).mean())
+
+
+def pick_snapshot(snapshots: pd.DataFrame, base, reals, samples: int = 256, progress: float = 0.8,
+                  seed: int = 0) -> pd.DataFrame:
+    """Score the snapshots of a fine-tuning run and mark the one to ship.
+
+    Per snapshot: `colour_distance` to the fine-tuning data `reals`, `toward_data` (the share
+    of the way from the base model's distance to the best distance reached), and `layout`
+    (`layout_similarity` to the base model's images for the same latents).  The pick is the
+    snapshot with the most layout among those at least `progress` of the way: already drawn
+    in the data's colours, and keeping the most of the face it started from.
+    """
+    from .generate import generate_images
+    from .metrics import colour_histogram_distance
+
+    seeds = range(seed, seed + samples)
+    base_images = generate_images(base, seeds, batch_size=64)
+    rows = [dict(name="base", kimg=0.0, colour_distance=colour_histogram_distance(base_images, reals), layout=1.0)]
+    for row in snapshots.itertuples():
+        images = generate_images(load_snapshot(row.path).Gs, seeds, batch_size=64)
+        rows.append(dict(name=row.name, kimg=row.kimg, colour_distance=colour_histogram_distance(images, reals),
+                         layout=layout_similarity(images, base_images)))
+    table = pd.DataFrame(rows)
+    start, best = table["colour_distance"].iloc[0], table["colour_distance"].min()
+    table["toward_data"] = (start - table["colour_distance"]) / max(start - best, 1e-9)
+    eligible = table.index[(table["toward_data"] >= progress) & (table["name"] != "base")]
+    if not len(eligible):
+        raise ValueError("no snapshot has moved toward the data's colours: train longer")
+    table["picked"] = table.index == table.loc[eligible, "layout"].idxmax()
+    return table

@@ -1,0 +1,90 @@
+"""How face-like a small generator's faces are, measured offline and named for what they are.
+
+Three measures, each beside the same measure on real FER2013 faces:
+
+- the **Haar share**: the share of faces in which OpenCV's default frontal-face cascade
+  finds a face, every face treated alike (zero-padded by a quarter of its side on each
+  side, then resized to 128 px) so that generated 32 px faces and real 48 px ones meet
+  the cascade at the same scale;
+- the **Fréchet emotion-feature distance** to the real faces (`EmotionFeatures`: the
+  shipped emotion classifier's penultimate features; a stand-in, never called FID);
+- the **expression mix**: the shipped emotion recogniser's class shares.
+
+It lives on the package's top floor because it joins StyleGAN2, face detection and the
+emotion model, which do not import each other.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from .config import EMOTIONS
+
+HAAR_SIDE = 128
+HAAR_PAD = 0.25
+
+
+def sample_faces(G, n: int, truncation_psi: float = 1.0, seed: int = 0, batch_size: int = 100) -> np.ndarray:
+    """`n` uint8 RGB faces of G from latents drawn with one seeded generator (const noise)."""
+    from .stylegan2.generate import generator_to_uint8
+
+    z = np.random.default_rng(seed).standard_normal((n, G.latent_size)).astype(np.float32)
+    parts = [generator_to_uint8(G(z[i:i + batch_size], truncation_psi=truncation_psi, noise_mode="const"))
+             for i in range(0, n, batch_size)]
+    return np.concatenate(parts)
+
+
+def _as_haar_input(face: np.ndarray, side: int, pad: float) -> np.ndarray:
+    grey = face if face.ndim == 2 else cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
+    border = int(round(pad * grey.shape[0]))
+    padded = cv2.copyMakeBorder(grey, border, border, border, border, cv2.BORDER_CONSTANT, value=0)
+    return cv2.resize(padded, (side, side), interpolation=cv2.INTER_CUBIC)
+
+
+def haar_face_share(faces, side: int = HAAR_SIDE, pad: float = HAAR_PAD) -> float:
+    """Share of `faces` (uint8, (N, H, W) grey or (N, H, W, 3) RGB) in which the default
+    Haar cascade, at OpenCV's default settings, finds at least one face."""
+    from .faces.detect import FACE_CASCADE, load_cascade
+
+    faces = np.asarray(faces)
+    if faces.ndim not in (3, 4) or len(faces) == 0 or faces.dtype != np.uint8:
+        raise ValueError(f"faces must be a non-empty uint8 (N, H, W) or (N, H, W, 3) array, "
+                         f"got {faces.dtype} {faces.shape}")
+    cascade = load_cascade(FACE_CASCADE)
+    found = [len(cascade.detectMultiScale(_as_haar_input(face, side, pad))) > 0 for face in faces]
+    return float(np.mean(found))
+
+
+def expression_mix(faces, recognizer=None) -> pd.Series:
+    """The recogniser's class shares (argmax of its probabilities) over `faces`, in `EMOTIONS` order."""
+    from .emotion.recognize import EmotionRecognizer
+
+    recognizer = recognizer or EmotionRecognizer()
+    probs = np.concatenate([recognizer.classify(faces[i:i + 256]) for i in range(0, len(faces), 256)])
+    counts = np.bincount(probs.argmax(axis=1), minlength=len(EMOTIONS))
+    return pd.Series(counts / counts.sum(), index=list(EMOTIONS), name="share")
+
+
+def quality_table(G, real_faces, n: int = 1000, truncations=(1.0, 0.7), seed: int = 0,
+                  recognizer=None, real_name: str = "real FER2013") -> pd.DataFrame:
+    """One row for the real faces and one per truncation: Haar share, its ratio to the
+    real share, the Fréchet emotion-feature distance, and the expression mix."""
+    from .emotion.recognize import EmotionRecognizer
+    from .emotion_features import EmotionFeatures
+    from .stylegan2.metrics import feature_statistics, frechet_distance
+
+    recognizer = recognizer or EmotionRecognizer()
+    features = EmotionFeatures()
+    real_stats = feature_statistics(features(real_faces))
+    sets = {real_name: np.asarray(real_faces)}
+    sets.update({f"generated, psi {psi:g}": sample_faces(G, n, psi, seed) for psi in truncations})
+    rows = []
+    for name, faces in sets.items():
+        row = {"faces": name, "count": len(faces), "haar_share": haar_face_share(faces)}
+        row["fed_emotion"] = frechet_distance(*feature_statistics(features(faces)), *real_stats)
+        rows.append({**row, **expression_mix(faces, recognizer).to_dict()})
+    table = pd.DataFrame(rows).set_index("faces")
+    table.insert(2, "haar_vs_real", table["haar_share"] / table["haar_share"].iloc[0])
+    return table
