@@ -255,8 +255,8 @@ def profile_toonifier(settings: dict, *, base_pickle=None, toon_pickle=None, eve
 
     With ``base_pickle`` and ``toon_pickle`` (official StyleGAN2 pickles: the face model and
     the toon model blended from it) those are used as they are; otherwise
-    `toonify.toonify_models` gives the cartoon and face models (the small untrained
-    stand-ins unless ``settings["use_ffhq"]``), blended at ``settings["blend_resolution"]``.
+    `toonify.toonify_models` gives the cartoon and face models (the course's shipped 32x32
+    pair unless ``settings["use_ffhq"]``), blended at ``settings["blend_resolution"]``.
     """
     from ..stylegan2.blend import blend_generators
     from ..toonify import toonify_models
@@ -274,7 +274,7 @@ def profile_toonifier(settings: dict, *, base_pickle=None, toon_pickle=None, eve
         level = min(settings["blend_resolution"], base_G.resolution)
         toon_G = blend_generators(models.structure, models.texture, level)
         size = f"{base_G.resolution}x{base_G.resolution}"
-        said = (f"generators: {models.description}, blended at {level}x{level}" if models.real else
+        said = (f"generators: {models.description.rstrip('.')}; blended at {level}x{level}" if models.real else
                 f"generators: small untrained stand-ins ({size}, blended at {level}x{level}): they draw colour "
                 "blobs, not faces; give real pickles for real toons")
     toonifier = VideoToonifier(base_G, toon_G, every=every or settings["every"], steps=settings["projection_steps"],
