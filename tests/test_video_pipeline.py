@@ -113,7 +113,7 @@ def test_cli_video_keeps_75_frames_at_25_fps(tmp_path, capsys):
     info = video_info(out)
     assert (info.frame_count, info.fps, info.width, info.height, info.has_audio) == (75, 25.0, 640, 480, True)
     printed = capsys.readouterr().out
-    assert "stand-ins" in printed and "75 frames" in printed
+    assert "FER2013" in printed and "75 frames" in printed   # the shipped pair, said so
     assert pd.read_csv(tmp_path / "table.csv")["frame"].nunique() == 75
     assert main(["video", str(tmp_path / "missing.mp4"), str(out), "--no-toonify"]) == 1
     assert main(["video", str(source), str(tmp_path / "out.avi")]) == 2
