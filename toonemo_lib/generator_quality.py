@@ -27,13 +27,10 @@ HAAR_PAD = 0.25
 
 
 def sample_faces(G, n: int, truncation_psi: float = 1.0, seed: int = 0, batch_size: int = 100) -> np.ndarray:
-    """`n` uint8 RGB faces of G from latents drawn with one seeded generator (const noise)."""
-    from .stylegan2.generate import generator_to_uint8
+    """`n` uint8 RGB faces of G (const noise) from the seeds ``seed .. seed + n - 1``."""
+    from .stylegan2.generate import generate_images
 
-    z = np.random.default_rng(seed).standard_normal((n, G.latent_size)).astype(np.float32)
-    parts = [generator_to_uint8(G(z[i:i + batch_size], truncation_psi=truncation_psi, noise_mode="const"))
-             for i in range(0, n, batch_size)]
-    return np.concatenate(parts)
+    return generate_images(G, range(seed, seed + n), truncation_psi, batch_size=batch_size)
 
 
 def _as_haar_input(face: np.ndarray, side: int, pad: float) -> np.ndarray:

@@ -185,16 +185,14 @@ def pick_snapshot(snapshots: pd.DataFrame, base, reals, samples: int = 256, prog
     snapshot with the most layout among those at least `progress` of the way: already drawn
     in the data's colours, and keeping the most of the face it started from.
     """
-    from .generate import generate_images
     from .metrics import colour_histogram_distance
 
-    seeds = range(seed, seed + samples)
-    base_images = generate_images(base, seeds, batch_size=64)
+    fakes = snapshot_fakes(snapshots, range(seed, seed + samples), base=base)
+    base_images = fakes.pop("base")
     rows = [dict(name="base", kimg=0.0, colour_distance=colour_histogram_distance(base_images, reals), layout=1.0)]
-    for row in snapshots.itertuples():
-        images = generate_images(load_snapshot(row.path).Gs, seeds, batch_size=64)
-        rows.append(dict(name=row.name, kimg=row.kimg, colour_distance=colour_histogram_distance(images, reals),
-                         layout=layout_similarity(images, base_images)))
+    rows += [dict(name=name, kimg=kimg, colour_distance=colour_histogram_distance(images, reals),
+                  layout=layout_similarity(images, base_images))
+             for (name, images), kimg in zip(fakes.items(), snapshots["kimg"])]
     table = pd.DataFrame(rows)
     start, best = table["colour_distance"].iloc[0], table["colour_distance"].min()
     table["toward_data"] = (start - table["colour_distance"]) / max(start - best, 1e-9)
