@@ -1,0 +1,84 @@
+"""The course in JupyterLab, in Chromium: every notebook runs, its widgets redraw when moved.
+
+papermill proves a notebook executes; these tests open it the way a learner does.  For each
+notebook: open it in JupyterLab, *Run All Cells* in the ``smoke`` profile with
+``SHOW_WIDGETS = True``, wait for the kernel to go idle, check that no cell shows an error and
+no widget renders as text, save a full-page screenshot.  For each ``interactive`` widget, press
+a key on its slider and check that the image it draws changed (see labdriver.CHANGED_FRACTION).
+"""
+
+import json
+import os
+import time
+
+import pytest
+
+import labdriver
+from browser_fixtures import browser, chromium_path, lab, lab_root, screenshot_dir  # noqa: F401  (fixtures)
+from toonemo_lib.config import NOTEBOOKS_DIR
+
+pytestmark = pytest.mark.browser
+
+ALL = [p.name for p in sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))]
+# The interactive widgets each notebook shows with SHOW_WIDGETS = True, and the key that moves
+# the first slider of each far from its start (Home: the slider's minimum, End: its maximum).
+WIDGETS = {"01": ["Home"], "03": ["Home"], "04": ["End"]}
+
+
+def _selected() -> list[str]:
+    """$TOONEMO_BROWSER_NOTEBOOKS ("01,04") narrows the run; default: every notebook."""
+    wanted = os.environ.get("TOONEMO_BROWSER_NOTEBOOKS", "").replace(",", " ").split()
+    return [n for n in ALL if not wanted or n[:2] in {w.zfill(2) for w in wanted}]
+
+
+SELECTED = _selected()
+
+
+@pytest.fixture(scope="module", params=SELECTED, ids=lambda n: n[:2])
+def executed(request, browser, lab, screenshot_dir):
+    """The notebook opened in JupyterLab and run to the end; its page stays open for the widget tests."""
+    name = request.param
+    context = browser.new_context(viewport=labdriver.VIEWPORT, device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        start = time.monotonic()
+        labdriver.open_notebook(page, lab, name)
+        opened = time.monotonic() - start
+        result = labdriver.run_all(page, timeout_s=900)
+        labdriver.save(page)
+        screenshot = screenshot_dir / f"{name[:-6]}.png"
+        start = time.monotonic()
+        size = labdriver.full_page_screenshot(page, screenshot)
+        print(f"\n{name}: opened in {opened:.0f} s, ran in {result.seconds:.0f} s ({result.executed_cells} cells); "
+              f"screenshot {screenshot} ({size[0]}x{size[1]} px, {time.monotonic() - start:.0f} s)")
+        saved = json.loads((lab.root / name).read_text(encoding="utf-8"))
+        yield {"name": name, "page": page, "nb": saved, "screenshot": screenshot, "size": size, "run": result}
+    finally:
+        context.close()
+
+
+def test_notebook_runs_in_jupyterlab(executed):
+    nb, page = executed["nb"], executed["page"]
+    errors = labdriver.error_outputs(nb)
+    assert not errors, f"{executed['name']}: cells failed in JupyterLab: {errors}"
+    code_cells = sum(c["cell_type"] == "code" for c in nb["cells"])
+    assert executed["run"].executed_cells == code_cells, "not every code cell ran"
+    assert not labdriver.page_problems(page)
+    assert executed["size"][1] > 2000, "the screenshot does not show the whole notebook"
+
+
+@pytest.mark.parametrize("executed", [n for n in SELECTED if n[:2] in WIDGETS], indirect=True, ids=lambda n: n[:2])
+def test_widgets_redraw_when_moved(executed):
+    page, number = executed["page"], executed["name"][:2]
+    keys = WIDGETS[number]
+    boxes = labdriver.interact_widgets(page)
+    assert boxes.count() == len(keys) == labdriver.widget_outputs(executed["nb"]), \
+        f"{executed['name']}: expected {len(keys)} interactive widget(s) on the page"
+    for index, key in enumerate(keys):
+        move = labdriver.move_slider(page, boxes.nth(index), key)
+        print(f"\n{executed['name']} widget {index} ({move.control}, {key}): {move.fraction:.2%} of the output's pixels "
+              f"changed in {move.seconds:.1f} s (same state twice: {move.same_state_fraction:.2%}; "
+              f"threshold {labdriver.CHANGED_FRACTION:.0%})")
+        assert move.same_state_fraction == 0
+        labdriver.assert_redraws(move)
