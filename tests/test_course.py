@@ -1,5 +1,6 @@
 """The course runner and the `toonemo` command, on tiny notebooks made here."""
 
+import json
 import os
 import platform
 
@@ -146,3 +147,14 @@ def test_dataset_and_crawl_commands_are_wired_into_toonemo():
     args = parser.parse_args(["dataset", "src", "out", "--resolution", "64", "--format", "zip"])
     assert args.command == "dataset" and args.resolution == 64 and callable(args.func)
     assert parser.parse_args(["crawl", "--urls", "list.txt", "--out", "raw"]).command == "crawl"
+
+
+def test_recorded_values_are_strict_json():
+    """NaN and infinities are recorded as None: Jupyter's messages are JSON, which has no NaN."""
+    import numpy as np
+
+    from toonemo_lib.records import _plain
+
+    value = {"recall": float("nan"), "rows": np.array([1.0, np.inf]), "n": np.int64(3), "ok": np.float32(0.5)}
+    assert _plain(value) == {"recall": None, "rows": [1.0, None], "n": 3, "ok": 0.5}
+    json.dumps(_plain(value), allow_nan=False)

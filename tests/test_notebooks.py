@@ -49,9 +49,23 @@ def _assert_quiet(nb):
     assert not noisy, f"noise in the notebook's outputs: {noisy[:3]}"
 
 
+def _assert_static_stand_in(nb):
+    """Without a front end (SHOW_WIDGETS is False) the widget cell says so and the figure before it is drawn.
+
+    tests/browser runs the same notebooks in JupyterLab with SHOW_WIDGETS = True and moves the widgets.
+    """
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    (i,) = [k for k, c in enumerate(cells) if c.source.startswith("if SHOW_WIDGETS")]
+    outputs = cells[i].get("outputs", [])
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    assert any("SHOW_WIDGETS is False" in o.get("text", "") for o in outputs)
+    assert any("image/png" in o.get("data", {}) for o in cells[i - 1].get("outputs", [])), "no static figure"
+
+
 def check_01(records, out_dir):
     nb = _executed(out_dir)
     _assert_quiet(nb)
+    _assert_static_stand_in(nb)
     # section 10 shows its parameter table (the prose after it discusses the numbers)
     (table_cell,) = [c for c in nb.cells if c.cell_type == "code" and "conv_parameter_table()" in c.source]
     assert any(o.output_type == "execute_result" and "SeparableConv2D (Keras)" in o.data.get("text/plain", "")
@@ -132,7 +146,9 @@ def check_03(records, out_dir):
     from toonemo_lib.stylegan2 import load_official_pickle
     from toonemo_lib.stylegan2.snapshot import list_snapshots
 
-    _assert_quiet(_executed(out_dir))
+    nb = _executed(out_dir)
+    _assert_quiet(nb)
+    _assert_static_stand_in(nb)
     settings = get_profile("smoke").settings("03")
     side = settings["resolution"]
     assert records["finetune_images"] == [settings["finetune_images"], side, side, 3]
@@ -169,7 +185,9 @@ def check_03(records, out_dir):
 def check_04(records, out_dir):
     from toonemo_lib.stylegan2 import load_official_pickle
 
-    _assert_quiet(_executed(out_dir))
+    nb = _executed(out_dir)
+    _assert_quiet(nb)
+    _assert_static_stand_in(nb)
     settings = get_profile("smoke").settings("04")
     assert records["real_models"] is True  # smoke uses the course's shipped pair (FER2013 faces, cartoons)
     # Layer swapping: the hard switch takes each variable from one parent, a self-blend is exact,

@@ -9,6 +9,7 @@ unmaintained and no longer imports on a fresh install.)
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,21 @@ MIME_TYPE = "application/x.toonemo.record+json"
 
 
 def _plain(value: Any) -> Any:
-    """NumPy scalars and arrays to JSON-friendly Python values."""
+    """NumPy scalars and arrays to JSON-friendly Python values; NaN and infinities to None.
+
+    JSON has no NaN: Jupyter's message layer would send it anyway, but with a red
+    "Message serialization failed" warning in the notebook (a recall of 0 faces of 0, say).
+    """
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return _plain(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
 
 
@@ -35,7 +42,7 @@ def record(name: str, value: Any) -> None:
     from IPython.display import display
 
     payload = {"name": name, "value": _plain(value)}
-    json.dumps(payload)  # fail here, in the notebook, if the value cannot be stored
+    json.dumps(payload, allow_nan=False)  # fail here, in the notebook, if the value cannot be stored
     display({MIME_TYPE: payload}, raw=True)
 
 

@@ -31,7 +31,9 @@ def image_grid(
         raise ValueError("image_grid needs at least one image")
     ncols = ncols or min(len(images), 6)
     nrows = math.ceil(len(images) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False)
+    # constrained layout: tight_layout let a row's titles overlap the images above (square images, axes off)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False,
+                             layout="constrained")
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(images):
@@ -41,7 +43,6 @@ def image_grid(
                 ax.set_title(titles[i], fontsize=9)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 
@@ -190,13 +191,14 @@ def style_transfer_widget(content: np.ndarray, style: np.ndarray, levels: int):
         plt.show()
         return image
 
+    labels = {"description_width": "120px"}  # the default width cuts "coarsest restyled" to "coarsest_r..."
     return widgets.interactive(
         show,
-        alpha=widgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05),
-        finest_restyled=widgets.IntSlider(value=0, min=0, max=levels - 1),
-        coarsest_restyled=widgets.IntSlider(value=levels - 1, min=0, max=levels - 1),
+        alpha=widgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="alpha", style=labels),
+        finest_restyled=widgets.IntSlider(value=0, min=0, max=levels - 1, description="finest restyled", style=labels),
+        coarsest_restyled=widgets.IntSlider(value=levels - 1, min=0, max=levels - 1, description="coarsest restyled",
+                                            style=labels),
     )
-
 
 
 def plot_blend_grid(grid: np.ndarray, resolutions: Sequence[int], seeds: Sequence[int] | None = None,
@@ -250,7 +252,7 @@ def plot_emoji_steps(steps, size: float = 2.6, suptitle: str | None = None):
         raise ValueError("plot_emoji_steps needs at least one EmojiSteps")
     cols = max(len(row.panels()[0]) for row in rows)
     fig, axes = plt.subplots(len(rows), cols, figsize=(size * cols, size * len(rows) + (0.4 if suptitle else 0)),
-                             squeeze=False)
+                             squeeze=False, layout="constrained")  # see image_grid
     for r, row in enumerate(rows):
         images, titles = row.panels()
         for c, ax in enumerate(axes[r]):
@@ -265,7 +267,6 @@ def plot_emoji_steps(steps, size: float = 2.6, suptitle: str | None = None):
             ax.set_title(titles[c], fontsize=9)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 

@@ -39,6 +39,9 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # real redraw changes several percent.  The measured values are printed by the tests.
 PIXEL_TOLERANCE = 16
 CHANGED_FRACTION = 0.01
+# A callback that fails outside the widget's output (ipywidgets prints its traceback elsewhere)
+# leaves the old image: the kernel goes idle and nothing new is drawn.
+IDLE_WITHOUT_OUTPUT_S = 10.0
 
 
 def chromium_executable() -> str | None:
@@ -200,14 +203,29 @@ def save(page) -> None:
     page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:save'); }")
 
 
+def shut_down(page) -> None:
+    """Shut the notebook's kernel down (closing the page would leave it running in the server)."""
+    try:
+        page.evaluate("async () => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                      " if (w && w.sessionContext) await w.sessionContext.shutdown(); }")
+    except Exception:  # the page may be gone already; the server's stop ends what is left
+        pass
+
+
 def error_outputs(nb: dict) -> list[str]:
     """``ename: evalue`` of every error output in a saved notebook."""
     return [f"cell {i}: {o.get('ename')}: {o.get('evalue')}" for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
             for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
-def widget_outputs(nb: dict) -> int:
-    return sum(WIDGET_VIEW in o.get("data", {}) for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
+def interactive_outputs(nb: dict) -> int:
+    """How many ``ipywidgets.interactive`` boxes a saved notebook displays (tqdm's bars are widgets too)."""
+    def text(o):
+        plain = o.get("data", {}).get("text/plain", "")
+        return "".join(plain) if isinstance(plain, list) else plain
+
+    return sum(WIDGET_VIEW in o.get("data", {}) and text(o).startswith("interactive(")
+               for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
 
 
 def page_problems(page) -> list[str]:
@@ -321,7 +339,7 @@ def move_slider(page, box, key: str = "Home", timeout_s: float = 120) -> WidgetM
     start = time.monotonic()
     handle.focus()
     handle.press(key)
-    stable, last = 0, None
+    stable, last, idle_since = 0, None, None
     while stable < 2:
         if time.monotonic() - start > timeout_s:
             raise AssertionError(f"the output of {label!r} was not redrawn within {timeout_s:.0f} s of pressing {key}")
@@ -329,8 +347,12 @@ def move_slider(page, box, key: str = "Home", timeout_s: float = 120) -> WidgetM
         state = _output_state(box)
         assert not state["errors"], f"moving {label!r} made the callback fail:\n{state['errors'][0][:1500]}"
         kernel = page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status")
+        idle_since = (idle_since or time.monotonic()) if kernel == "idle" else None
         if state["fresh"] and kernel == "idle":
             stable = stable + 1 if state["sources"] == last else 0
+        elif idle_since and time.monotonic() - idle_since > IDLE_WITHOUT_OUTPUT_S:
+            raise AssertionError(f"pressing {key} on {label!r} drew nothing new: the kernel has been idle for "
+                                 f"{IDLE_WITHOUT_OUTPUT_S:.0f} s and the output still shows the old image (did the callback fail?)")
         last = state["sources"]
     seconds = time.monotonic() - start
     page.wait_for_timeout(300)

@@ -55,6 +55,7 @@ def executed(request, browser, lab, screenshot_dir):
         saved = json.loads((lab.root / name).read_text(encoding="utf-8"))
         yield {"name": name, "page": page, "nb": saved, "screenshot": screenshot, "size": size, "run": result}
     finally:
+        labdriver.shut_down(page)  # its kernel would otherwise live on in the server
         context.close()
 
 
@@ -73,7 +74,7 @@ def test_widgets_redraw_when_moved(executed):
     page, number = executed["page"], executed["name"][:2]
     keys = WIDGETS[number]
     boxes = labdriver.interact_widgets(page)
-    assert boxes.count() == len(keys) == labdriver.widget_outputs(executed["nb"]), \
+    assert boxes.count() == len(keys) == labdriver.interactive_outputs(executed["nb"]), \
         f"{executed['name']}: expected {len(keys)} interactive widget(s) on the page"
     for index, key in enumerate(keys):
         move = labdriver.move_slider(page, boxes.nth(index), key)
@@ -82,3 +83,64 @@ def test_widgets_redraw_when_moved(executed):
               f"threshold {labdriver.CHANGED_FRACTION:.0%})")
         assert move.same_state_fraction == 0
         labdriver.assert_redraws(move)
+
+
+BROKEN_NOTEBOOK = """\
+import matplotlib.pyplot as plt
+from IPython.display import display
+from toonemo_lib.datasets.samples import load_sample
+from toonemo_lib.style_transfer import cover_resize
+from toonemo_lib.viz import image_grid, style_transfer_widget
+
+content = cover_resize(load_sample("faces/astronaut.png"), (64, 64))
+style = load_sample("styles/coffee.png")
+widget = style_transfer_widget(content, style, levels=3)
+first = widget.result
+BREAKAGE
+display(widget)
+"""
+BREAKAGES = {
+    "intact": "pass",
+    # a callback that forgets to pass alpha on: its title follows the slider, the image does not
+    "ignores its control": """\
+def ignores_alpha(alpha, finest_restyled, coarsest_restyled):
+    image_grid([content, style, first], ["content", "style", f"alpha={alpha:.2f}, levels {finest_restyled}-{coarsest_restyled}"], size=3)
+    plt.show()
+    return first
+widget.f = ignores_alpha""",
+    "raises": """\
+def broken(**controls):
+    raise RuntimeError("callback broken on purpose")
+widget.f = broken""",
+}
+
+
+@pytest.mark.parametrize("breakage", list(BREAKAGES))
+def test_the_widget_check_fails_when_a_callback_is_broken(breakage, browser, lab):
+    """The widget check on notebook 01's style-transfer widget: it passes intact and fails broken."""
+    import nbformat
+
+    name = f"widget_{breakage.replace(' ', '_')}.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BROKEN_NOTEBOOK.replace("BREAKAGE", BREAKAGES[breakage]))])
+    nb.metadata["kernelspec"] = {"name": "toonemo-python", "display_name": "Python (toonemo)", "language": "python"}
+    nbformat.write(nb, str(lab.root / name))
+    context = browser.new_context(viewport=labdriver.VIEWPORT, device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        labdriver.open_notebook(page, lab, name)
+        labdriver.run_all(page, timeout_s=300)
+        box = labdriver.interact_widgets(page).first
+        if breakage == "intact":
+            move = labdriver.move_slider(page, box, "Home")
+            print(f"\n{breakage}: {move.fraction:.2%} of the output's pixels changed")
+            labdriver.assert_redraws(move)
+        else:
+            with pytest.raises(AssertionError) as failure:
+                move = labdriver.move_slider(page, box, "Home")
+                print(f"\n{breakage}: {move.fraction:.2%} of the output's pixels changed")
+                labdriver.assert_redraws(move)
+            print(f"\n{breakage}: the check failed as it should: {str(failure.value).splitlines()[0]}")
+    finally:
+        labdriver.shut_down(page)
+        context.close()
