@@ -323,8 +323,10 @@ class WidgetMove:
     seconds: float
 
 
-def move_slider(page, box, key: str = "Home", timeout_s: float = 120) -> WidgetMove:
+def move_slider(page, box, key: str | None = None, timeout_s: float = 120) -> WidgetMove:
     """Press ``key`` on the first slider of ``box`` and measure how its output changed.
+
+    Without ``key``: Home (the slider's minimum), or End when the slider already sits there.
 
     Waits for the output's image to be replaced (the callback ran and drew), for the kernel
     to be idle and for the image to stay the same for a second.  Raises AssertionError when
@@ -333,6 +335,9 @@ def move_slider(page, box, key: str = "Home", timeout_s: float = 120) -> WidgetM
     output = box.locator(".widget-output").first
     handle = box.locator(".widget-slider .noUi-handle").first
     label = box.locator(".widget-slider").first.locator(".widget-label").first.inner_text().strip() or "slider"
+    if key is None:
+        now, low = (float(handle.get_attribute(a) or "nan") for a in ("aria-valuenow", "aria-valuemin"))
+        key = "End" if now <= low else "Home"
     assert _mark_images(box), f"the widget {label!r} shows no image before it is moved"
     before = _screenshot_array(output)
     same_state = changed_fraction(before, _screenshot_array(output))  # the same state shot twice
