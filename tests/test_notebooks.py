@@ -325,7 +325,41 @@ def check_06(records, out_dir):
                for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
 
 
-CHECKS = {"01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05, "06": check_06}
+def check_07(records, out_dir):
+    from toonemo_lib.config import EMOTIONS
+    from toonemo_lib.video.overlay import FILE_NAMES
+
+    _assert_quiet(_executed(out_dir))
+    settings = get_profile("smoke").settings("07")
+    assert records["real_models"] is True  # the shipped pair, with its shipped directions
+    generator = records["generator"]
+    assert set(records["label_mix"]) == set(EMOTIONS) and abs(sum(records["label_mix"].values()) - 1) < 1e-3
+    # unit directions; a 500-sample fit points the same way as the shipped 4,000-sample one
+    assert len(records["direction_norms"]) == 7 and all(abs(n - 1) < 1e-5 for n in records["direction_norms"])
+    assert all(c > 0.3 for c in records["fitted_vs_kept_cosine"].values()), records["fitted_vs_kept_cosine"]
+    start, stop = records["layers"]
+    assert 0 <= start < stop <= generator["num_ws"]
+    assert set(records["layer_effects_all_rows"]) == set(EMOTIONS)
+    assert records["expression_grid_shape"] == [7, len(settings["strengths"]), 32, 32, 3]
+    assert records["strength0_unchanged"]
+    # the judge (never used to fit) sees Happy rise on held-out faces
+    happy = records["happy_judge_p"]
+    assert happy["after"] > happy["before"], happy
+    report = records["edit_report"]
+    assert set(report["identity_distance @4"]) == set(EMOTIONS)
+    assert all(v > 0 for v in report["identity_distance @4"].values())
+    # seven cut-out emoji, transparent around the face, drawn on the clip by the webcam loop
+    assert records["emoji_files"] == sorted(FILE_NAMES.values())
+    assert all(lo == 0 and hi == 255 for lo, hi in records["emoji_alpha"].values())
+    assert records["webcam_emoji"] == {"frames": 10, "with_face": 10}
+    assert (out_dir / "strength_sweep.csv").exists() and (out_dir / "webcam_emoji.mp4").exists()
+    _check_figures(records, out_dir, {"top_faces.png", "direction_cosines.png", "layer_effects.png",
+                                      "expression_grid.png", "strength_sweep.png", "emoji_faces.png",
+                                      "emoji_sheet.png", "webcam_emoji.png"})
+
+
+CHECKS = {"01": check_01, "02": check_02, "03": check_03, "04": check_04, "05": check_05, "06": check_06,
+          "07": check_07}
 
 
 def test_there_are_notebooks():

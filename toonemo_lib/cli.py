@@ -8,6 +8,7 @@
     toonemo train --data DATASET --out RUN_DIR [--cfg auto] [--resume PKL] [--kimg N] ...
     toonemo video IN.mp4 OUT.mp4 [--every 10] [--profile smoke|cpu|gpu] [--no-toonify] [--emoji DIR]
     toonemo webcam [--camera 0 | --source FILE] [--emoji DIR] [--headless --max-frames N]
+    toonemo emoji PHOTO OUT_DIR [--profile smoke|cpu|gpu] [--base PKL --toon PKL] [--strength S]
 
 Exit status, the same for every sub-command: 0 success; 1 a failure while working (a
 missing or unreadable input, a failed notebook, nothing written or downloaded, a model
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Optional
 
 from .config import NOTEBOOKS_DIR, PROFILES, get_profile
-from . import stylegan2_cli
+from . import expressions_cli, stylegan2_cli
 from .datasets import cli as datasets_cli
 from .emotion import cli as emotion_cli
 from .video import cli as video_cli
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     emotion_cli.add_commands(commands)  # `toonemo emotion IMAGE ...`
     stylegan2_cli.add_commands(commands)  # `toonemo train --data ... --out ...`
     video_cli.add_commands(commands)  # `toonemo video IN OUT` and `toonemo webcam`
+    expressions_cli.add_commands(commands)  # `toonemo emoji PHOTO OUT_DIR`
     return parser
 
 

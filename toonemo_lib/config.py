@@ -94,6 +94,21 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "w_avg_samples": 1000,
             "webcam_frames": 20,  # frames of the headless webcam run
         },
+        "07": {
+            "use_ffhq": False,  # NVIDIA's FFHQ config-f + a toon pickle (gpu) instead of the course's shipped pair
+            "generator_resolution": 32,  # the untrained stand-ins when the shipped pair is missing
+            "blend_resolution": 16,  # the toon model takes the cartoon parent's layers up to here (as notebook 04)
+            "samples": 500,  # faces labelled by the recogniser to fit the directions (the shipped file: 4000)
+            "layer_samples": 30,  # other faces on which the edited W+ rows are chosen
+            "held_out": 60,  # faces of other seeds on which the edits are measured
+            "strengths": (0, 2, 4),  # the sweep, in standard deviations along each direction
+            "strength": 4,  # the strength of the emoji set and of the measured edits
+            "face_seed": 7,  # the generated face of the expression grid
+            "projection_steps": 20,  # Adam steps of the photo's projection
+            "w_avg_samples": 1000,
+            "emoji_size": 96,  # side of each cut-out emoji
+            "framing": "fer",  # generated faces are framed as FER2013's: classify each whole image
+        },
     },
     "cpu": {
         "01": {
@@ -159,6 +174,21 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "w_avg_samples": 5000,
             "webcam_frames": 100,
         },
+        "07": {
+            "use_ffhq": False,
+            "generator_resolution": 32,
+            "blend_resolution": 16,
+            "samples": 4000,  # as the shipped directions: the notebook reproduces them
+            "layer_samples": 100,
+            "held_out": 300,
+            "strengths": (0, 1, 2, 4, 6),
+            "strength": 4,
+            "face_seed": 7,
+            "projection_steps": 150,
+            "w_avg_samples": 5000,
+            "emoji_size": 128,
+            "framing": "fer",
+        },
     },
     "gpu": {
         "01": {
@@ -223,6 +253,21 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "warm_step_sweep": (25, 50, 100, 200),
             "w_avg_samples": 10000,
             "webcam_frames": 250,
+        },
+        "07": {
+            "use_ffhq": True,  # 1024x1024: labelling 10,000 faces takes minutes on a GPU
+            "generator_resolution": 32,
+            "blend_resolution": 32,  # Pinkney's Toonify swaps at 32x32
+            "samples": 10000,
+            "layer_samples": 100,
+            "held_out": 300,
+            "strengths": (0, 1, 2, 3, 4),
+            "strength": 3,
+            "face_seed": 7,
+            "projection_steps": 500,
+            "w_avg_samples": 10000,
+            "emoji_size": 256,
+            "framing": "detect",  # FFHQ's framing is wider than FER2013's: find the face first
         },
     },
 }

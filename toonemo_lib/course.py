@@ -49,6 +49,10 @@ NOTEBOOKS = (
     NotebookInfo("06", "Toonify + emotion on video",
                  "every N-th frame toonified, faces found, expressions recognised, timeline", ("smoke", "cpu", "gpu"),
                  "recommended"),
+    NotebookInfo("07", "Your toon in seven expressions",
+                 "expression directions in W (InterFaceGAN) found with the recogniser, the layers they live on, "
+                 "edits judged by a second recogniser, a personal emoji set", ("smoke", "cpu", "gpu"),
+                 "gpu profile (FFHQ)"),
 )
 
 

@@ -438,3 +438,61 @@ def plot_training_log(log, metric: str | None = None):
             ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_heatmap(table, title: str, cmap: str = "RdBu_r", symmetric: bool = True, fmt: str = "{:.2f}"):
+    """A pandas table as a coloured grid with each value written in its cell."""
+    values = table.to_numpy(dtype=float)
+    limit = float(np.nanmax(np.abs(values))) or 1.0
+    fig, ax = plt.subplots(figsize=(0.9 * values.shape[1] + 2.2, 0.45 * values.shape[0] + 1.2), layout="constrained")
+    image = ax.imshow(values, cmap=cmap, vmin=-limit if symmetric else None, vmax=limit if symmetric else None)
+    ax.set_xticks(range(values.shape[1]), [str(c) for c in table.columns], rotation=30, ha="right", fontsize=9)
+    ax.set_yticks(range(values.shape[0]), [str(i) for i in table.index], fontsize=9)
+    for (row, col), value in np.ndenumerate(values):
+        ax.text(col, row, fmt.format(value), ha="center", va="center", fontsize=8,
+                color="white" if abs(value) > 0.6 * limit else "black")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def plot_expression_grid(real: np.ndarray, toon: np.ndarray, strengths: Sequence[float], expressions: Sequence[str],
+                         size: float = 1.1, suptitle: str | None = None):
+    """One face edited toward each expression (rows) at each strength (columns): the face model's
+    drawing on the left, the toon model's on the right.  `real`, `toon`: (E, S, R, R, 3) uint8."""
+    rows, cols = real.shape[:2]
+    fig, axes = plt.subplots(rows, 2 * cols, figsize=(size * 2 * cols + 0.8, size * rows + 0.7), squeeze=False,
+                             layout="constrained")
+    for r in range(rows):
+        for c in range(2 * cols):
+            ax = axes[r, c]
+            ax.imshow((real if c < cols else toon)[r, c % cols])
+            ax.set_xticks([]), ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"{'face' if c < cols else 'toon'} {strengths[c % cols]:g}", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(expressions[r], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def plot_strength_sweep(sweep, judge: str, fitted: str | None = None):
+    """The edit's trade-off per expression against strength: the `judge` recogniser's mean probability
+    of the intended expression and the share it labels so (dashed: the `fitted` one's), and the identity
+    distance outside eyes and mouth."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), layout="constrained")
+    for index, (expression, rows) in enumerate(sweep.groupby("expression", sort=False)):
+        colour = plt.cm.tab10(index)
+        axes[0].plot(rows["strength"], rows[f"p_{judge}"], marker="o", color=colour, label=expression)
+        axes[1].plot(rows["strength"], rows[f"hit_{judge}"], marker="o", color=colour)
+        if fitted:
+            axes[0].plot(rows["strength"], rows[f"p_{fitted}"], ls="--", color=colour, alpha=0.5)
+        axes[2].plot(rows["strength"], rows["identity_distance"], marker="o", color=colour)
+    axes[0].set_title(f"mean p(intended), {judge} recogniser" + (f" (dashed: {fitted})" if fitted else ""), fontsize=9)
+    axes[1].set_title(f"share labelled as intended, {judge} recogniser", fontsize=9)
+    axes[2].set_title("identity: mean |change| outside eyes and mouth (0-255)", fontsize=9)
+    for ax in axes:
+        ax.set_xlabel("strength (standard deviations along the direction)")
+    axes[0].legend(fontsize=8, ncols=2)
+    return fig

@@ -59,10 +59,11 @@ def measure(model: keras.Model, images, labels) -> dict:
 
 
 def export_run(run_dir, data: dict, out=SHIPPED_MODEL, split: str = "val", timing_repeats: int = 15,
-               notes: str = "") -> dict:
+               notes: str = "", purpose: str = "") -> dict:
     """Ship ``run_dir/best.keras``: save it without optimizer, measure it, write the card.
 
-    ``notes`` says what the recipe alone does not (e.g. a run continued with another schedule).
+    ``notes`` says what the recipe alone does not (e.g. a run continued with another schedule);
+    ``purpose`` what the model is for, when it is not the recogniser's default.
     """
     run_dir, out = Path(run_dir), Path(out)
     config = TrainConfig(**json.loads((run_dir / "config.json").read_text()))
@@ -91,6 +92,7 @@ def export_run(run_dir, data: dict, out=SHIPPED_MODEL, split: str = "val", timin
         "ms_per_face_tensorflow_batch1": ms_per_face(model, batch_size=1, repeats=timing_repeats),
         "timed_on": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU",
         "notes": notes,
+        "purpose": purpose,
     }
     card_path(out).write_text(json.dumps(card, indent=1))
     out.with_suffix(".md").write_text(card_markdown(card))
@@ -102,22 +104,28 @@ def card_markdown(card: dict) -> str:
     recipe, publictest = card["recipe"], card["publictest"]
     per_class = "\n".join(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']:.0f} |"
                           for name, m in publictest["per_class"].items())
+    architecture = (f"mini-Xception (Arriaga et al. 2017) with every width x{recipe['width']}, {recipe['blocks']} "
+                    "residual separable blocks" if recipe["architecture"] == "mini" else
+                    f"ResNet-style: a stride-1 stem, {recipe['blocks']} stages of two basic blocks from "
+                    f"{recipe['width']} channels, no max-pool" if recipe["architecture"] == "resnet" else
+                    recipe["architecture"])
+    optimizer = "SGD with Nesterov momentum" if recipe.get("optimizer") == "sgd" else "Adam"
     augmentation = ("random mirror, rotation up to 15 degrees, 10 % shift and zoom, brightness and contrast, "
                     "applied to every batch" if recipe["online_augment"] else "none on the fly")
     return f"""# Model card: {card['model']}
 
-Facial-expression classifier shipped with toonemo (`EmotionRecognizer()` loads it by default).
+{card.get('purpose') or 'Facial-expression classifier shipped with toonemo (`EmotionRecognizer()` loads it by default).'}
 
 | | |
 |---|---|
-| architecture | {card['architecture']}: mini-Xception (Arriaga et al. 2017) with every width x{recipe['width']}, {recipe['blocks']} residual separable blocks |
+| architecture | {card['architecture']}: {architecture} |
 | parameters | {card['parameters']:,} |
 | input | {card['input'][0]}x{card['input'][1]} grayscale face crop scaled to [-1, 1] (`preprocess_faces`) |
 | output | softmax over {', '.join(f'{i} {c}' for i, c in enumerate(card['classes']))} |
 | training data | {card['trained_on']} |
 | selection | best epoch by accuracy on {card['selected_on']}; PrivateTest never used |
 | augmentation | {augmentation}; {recipe['augmentation']} extra pre-augmented samples |
-| schedule | Adam, learning rate {recipe['learning_rate']} with {recipe['schedule']} decay, batch {recipe['batch_size']}, label smoothing {recipe['label_smoothing']}, L2 {recipe['l2']}, dropout {recipe['dropout']} |
+| schedule | {optimizer}, learning rate {recipe['learning_rate']} with {recipe['schedule']} decay, batch {recipe['batch_size']}, label smoothing {recipe['label_smoothing']}, L2 {recipe['l2']}, dropout {recipe['dropout']} |
 | epochs | {card['epochs_trained']} trained, best epoch {card['best_epoch']} |
 | PublicTest accuracy | **{publictest['accuracy_flip_tta']:.4f}** with flip test-time augmentation (the recogniser's default), {publictest['accuracy']:.4f} without |
 | PublicTest loss | {publictest['loss_flip_tta']:.4f} (cross-entropy, flip TTA), {publictest['loss']:.4f} without |

@@ -130,8 +130,9 @@ def train_main(argv: Optional[list] = None) -> int:
                                                  "(Training split; best epoch chosen on PublicTest).")
     parser.add_argument("--data", required=True, help="fer2013.csv, an image-folder root or the npz")
     parser.add_argument("--out", required=True, help="run folder (run again to resume)")
-    parser.add_argument("--recipe", choices=("shipped", "resnet"), default="shipped",
-                        help="the shipped mini-Xception's recipe, or the ResNet candidate's (models.RECIPES)")
+    parser.add_argument("--recipe", choices=("shipped", "resnet", "second"), default="shipped",
+                        help="the shipped mini-Xception's recipe, the ResNet candidate's, or the second "
+                             "recogniser's (models.RECIPES)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs in all (default: the recipe's)")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="peak of the cosine schedule (a continued run restarts the cosine from here)")

@@ -81,6 +81,9 @@ from ..images import draw_boxes, draw_points, to_gray
 # used: registering the `emotion` command must stay instant.
 
 SHIPPED_MODEL = DATA_DIR / "models" / "emotion_mini_xception.keras"
+# An independent second recogniser (models.SECOND_RECIPE: a small ResNet at 32x32, another seed),
+# for measurements that must not be judged by the model they were fitted with.
+SECOND_MODEL = DATA_DIR / "models" / "emotion_resnet_32.keras"
 CASCADE = "haarcascade_frontalface_alt2.xml"  # one of OpenCV's bundled cascades
 BACKENDS = ("auto", "lite", "tensorflow")
 DETECTORS = ("auto", "blazeface", "haar", "blazeface+haar")
