@@ -84,7 +84,8 @@ def test_widgets_redraw_when_moved(executed):
     for index in range(boxes.count()):
         move = labdriver.move_slider(page, boxes.nth(index))
         print(f"\n{executed['name']} widget {index} ({move.control}, {move.key}): {move.fraction:.2%} of the output's "
-              f"pixels changed in {move.seconds:.1f} s (same state twice: {move.same_state_fraction:.2%}; "
+              f"pixels changed in {move.seconds:.1f} s, {move.visible_fraction:.2%} by more than "
+              f"{labdriver.VISIBLE_TOLERANCE}/255 (same state twice: {move.same_state_fraction:.2%}; "
               f"threshold {labdriver.CHANGED_FRACTION:.0%})")
         assert move.same_state_fraction == 0
         labdriver.assert_redraws(move)
@@ -138,12 +139,14 @@ def test_the_widget_check_fails_when_a_callback_is_broken(breakage, browser, lab
         box = labdriver.interact_widgets(page).first
         if breakage == "intact":
             move = labdriver.move_slider(page, box, "Home")
-            print(f"\n{breakage}: {move.fraction:.2%} of the output's pixels changed")
+            print(f"\n{breakage}: {move.fraction:.2%} of the output's pixels changed "
+                  f"({move.visible_fraction:.2%} by more than {labdriver.VISIBLE_TOLERANCE}/255)")
             labdriver.assert_redraws(move)
         else:
             with pytest.raises(AssertionError) as failure:
                 move = labdriver.move_slider(page, box, "Home")
-                print(f"\n{breakage}: {move.fraction:.2%} of the output's pixels changed")
+                print(f"\n{breakage}: {move.fraction:.2%} of the output's pixels changed "
+                      f"({move.visible_fraction:.2%} by more than {labdriver.VISIBLE_TOLERANCE}/255)")
                 labdriver.assert_redraws(move)
             print(f"\n{breakage}: the check failed as it should: {str(failure.value).splitlines()[0]}")
     finally:
