@@ -246,3 +246,46 @@ def test_headless_webcam_draws_the_generated_set(emoji_dir, tmp_path):
     rows, cols = np.nonzero(changed)  # ... beside the face it belongs to, right of its label tab
     assert abs(np.median(rows) - (y + h / 2)) < 1.5 * h and abs(np.median(cols) - (x + w / 2)) < w + 160
     assert len(plain) == len(drawn)
+
+
+def test_detect_framing_classifies_the_found_face_as_the_recogniser_does(labeller):
+    import cv2
+
+    from toonemo_lib.datasets.samples import load_sample
+    from toonemo_lib.expressions import classify_generated
+
+    photo = cv2.resize(load_sample("faces/astronaut.png"), (256, 256), interpolation=cv2.INTER_AREA)
+    blank = np.full_like(photo, 128)  # no face: the whole image is classified
+    probs = classify_generated(np.stack([photo, blank]), labeller, framing="detect")
+    assert probs.shape == (2, 7) and np.allclose(probs.sum(axis=1), 1)
+    (record,) = labeller.detect_and_classify(photo)[:1]
+    np.testing.assert_allclose(probs[0], [record["probs"][name] for name in EMOTIONS], atol=1e-5)
+    np.testing.assert_allclose(probs[1], labeller.classify(blank[None])[0], atol=1e-6)
+    with pytest.raises(ValueError, match="framing"):
+        classify_generated(photo[None], labeller, framing="ffhq")
+
+
+def test_toonemo_emoji_with_pickles_fits_directions_once_and_caches_them(tmp_path, monkeypatch, faces_G):
+    from toonemo_lib.cli import main
+    from toonemo_lib.datasets.samples import sample_path
+    from toonemo_lib.stylegan2.blend import blend_generators
+    from toonemo_lib.stylegan2.networks import Discriminator
+    from toonemo_lib.stylegan2.official import save_official_pickle
+    from toonemo_lib.stylegan2.shipped import load_shipped_generator
+
+    monkeypatch.setenv("TOONEMO_HOME", str(tmp_path / "cache"))
+    config = faces_G.get_config()
+    D = Discriminator(**{key: config[key] for key in ("resolution", "num_channels", "fmap_base", "fmap_max")})
+    toon = blend_generators(load_shipped_generator("cartoons"), faces_G, 16)
+    base_pkl = save_official_pickle(faces_G, D, faces_G, tmp_path / "faces.pkl")
+    toon_pkl = save_official_pickle(toon, D, toon, tmp_path / "toon.pkl")
+    photo = str(sample_path("faces/astronaut.png"))
+    args = ["emoji", photo, str(tmp_path / "set"), "--profile", "smoke", "--base", str(base_pkl), "--toon", str(toon_pkl)]
+    assert main(args) == 0
+    cached = tmp_path / "cache" / "expressions" / "faces.expressions.npz"
+    fitted = ExpressionDirections.load(cached)
+    assert fitted.info["samples"] == 500 and fitted.info["generator"] == generator_fingerprint(faces_G)
+    stamp = cached.stat().st_mtime_ns
+    assert main([*args[:2], str(tmp_path / "again"), *args[3:], "--strength", "0"]) == 0
+    assert cached.stat().st_mtime_ns == stamp  # the second set reused the cached directions
+    assert len(list((tmp_path / "again").glob("*.png"))) == 8

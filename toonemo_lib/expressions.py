@@ -456,9 +456,11 @@ def edit_report(sweep: pd.DataFrame, strength: float) -> pd.DataFrame:
     chosen = sweep[sweep["strength"].isin([0.0, float(strength)])]
     if set(chosen["strength"]) != {0.0, float(strength)}:
         raise ValueError(f"the sweep must include strengths 0 and {strength}")
+    measures = [c for c in sweep.columns if c not in ("expression", "strength", "identity_distance")]
     wide = chosen.pivot(index="expression", columns="strength").loc[list(EMOTIONS)]
     wide.columns = [f"{measure} @{s:g}" for measure, s in wide.columns]
-    return wide.drop(columns="identity_distance @0")
+    order = [f"{m} @{s:g}" for m in measures for s in (0.0, float(strength))] + [f"identity_distance @{strength:g}"]
+    return wide[order]
 
 
 # ---------------------------------------------------------------------------- models
