@@ -31,9 +31,11 @@ def image_grid(
         raise ValueError("image_grid needs at least one image")
     ncols = ncols or min(len(images), 6)
     nrows = math.ceil(len(images) / ncols)
-    # constrained layout: tight_layout let a row's titles overlap the images above (square images, axes off)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False,
-                             layout="constrained")
+    # cells as high as the images' typical height/width (square cells left a blank band between rows
+    # of video frames); constrained layout: tight_layout let a row's titles overlap the images above
+    aspect = float(np.median([np.asarray(im).shape[0] / np.asarray(im).shape[1] for im in images]))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * aspect * nrows + 0.25 * nrows + (0.4 if suptitle else 0)),
+                             squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(images):
