@@ -167,6 +167,7 @@ def check_03(records, out_dir):
     assert records["mismatch_refused"] is True
     # Fine-tuning: its own run folder with NVIDIA's files, finite losses, p never negative.
     tuned = records["finetune_log"]
+    assert records["finetune_base"] == "shipped-faces"  # the course's face model, with the D fitted for it
     assert tuned["kimg"][-1] == settings["finetune_kimg"]
     assert all(math.isfinite(v) for v in tuned["loss_G"] + tuned["loss_D"]) and min(tuned["p"]) >= 0
     run = out_dir / "runs" / "cartoon"

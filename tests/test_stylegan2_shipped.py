@@ -61,3 +61,36 @@ def test_export_writes_g_ema_alone_and_refuses_what_is_too_big(tmp_path, monkeyp
     with pytest.raises(ValueError, match="at most 8 MiB"):
         export_generator(snap, tmp_path / "big.npz")
     assert not (tmp_path / "big.npz").exists()
+
+
+def test_the_face_model_resumes_with_the_discriminator_fitted_for_it(pair, shared_dir):
+    """`resume="shipped-faces"` (notebook 03's fine-tune) gives (G, D, G); the fitted D tells
+    FER2013 faces (PublicTest) from the model's own."""
+    from toonemo_lib.datasets.fer2013 import generator_faces, load_fer2013
+    from toonemo_lib.stylegan2.generate import z_from_seeds
+    from toonemo_lib.stylegan2.networks import Discriminator
+    from toonemo_lib.stylegan2.train import resume_networks
+
+    G, D, Gs = resume_networks("shipped-faces")
+    assert isinstance(D, Discriminator) and D.get_config()["resolution"] == G.resolution == 32 and G is Gs
+    assert shipped.discriminator_path("faces").stat().st_size <= MAX_SHIPPED_BYTES
+    data = load_fer2013(shared_dir / "data" / "fer2013" / "fer2013_train_val.npz")
+    reals = generator_faces(data, 32, use=("val",))[:256].astype(np.float32) / 127.5 - 1
+    fakes = np.asarray(G(z_from_seeds(range(256), G.latent_size), noise_mode="const"))
+    assert float(np.mean(D(reals))) > float(np.mean(D(fakes))) + 0.1
+
+
+def test_fit_discriminator_trains_d_alone(tmp_path):
+    from toonemo_lib.datasets.synthetic import coloured_discs
+    from toonemo_lib.datasets.tfrecords import write_zip
+    from toonemo_lib.stylegan2.demo import tiny_generator
+    from toonemo_lib.stylegan2.train import fit_discriminator
+
+    G = tiny_generator(16)
+    before = {name: var.numpy().copy() for name, var in G.tf1_variables().items()}
+    data = write_zip(coloured_discs(64, 16, seed=0), tmp_path / "discs.zip")
+    D = fit_discriminator(G, data, kimg=0.032, batch=8, progress=False)
+    assert D.get_config()["resolution"] == 16
+    assert all(np.array_equal(before[name], var.numpy()) for name, var in G.tf1_variables().items())
+    with pytest.raises(ValueError, match="16x16"):
+        fit_discriminator(tiny_generator(32), data, kimg=0.008, batch=8, progress=False)

@@ -46,8 +46,8 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "max_pages": 2,  # pagination links the crawler follows
         },
         "03": {
-            "resume": "",  # "" trains a small network from scratch on coloured discs and fine-tunes that one
-            "resolution": 16,  # side of the generated data sets (from scratch only)
+            "resume": "shipped-faces",  # the model fine-tuned: the course's face model; "" the discs network of section 3
+            "resolution": 32,  # side of the generated data sets (the shipped face model's)
             "cfg": "tiny",  # --cfg preset (tiny / small for a CPU)
             "batch": 8,  # minibatch
             "scratch_images": 256,  # coloured discs for the from-scratch run
@@ -126,7 +126,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "max_pages": 3,
         },
         "03": {
-            "resume": "",
+            "resume": "shipped-faces",
             "resolution": 32,
             "cfg": "tiny",
             "batch": 8,

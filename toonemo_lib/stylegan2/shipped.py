@@ -45,6 +45,26 @@ def load_shipped_generator(kind: str):
     return load_network(path)
 
 
+def discriminator_path(kind: str) -> Path:
+    """Where the discriminator fitted for the shipped generator `kind` lives (``<model>.D.npz``)."""
+    path = shipped_path(kind)
+    return path.with_name(path.stem + ".D.npz")
+
+
+def load_shipped_discriminator(kind: str):
+    """The discriminator fitted for the shipped `kind` generator (`train.fit_discriminator`):
+    what a fine-tune resumed from the shipped model (``resume="shipped-faces"``) starts D from."""
+    from .saving import load_network
+
+    path = discriminator_path(kind)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"the discriminator {path.name} of the shipped {kind} generator is missing from {path.parent}: it comes "
+            "with the repository (git checkout -- data/models), or fit one with "
+            "toonemo_lib.stylegan2.train.fit_discriminator and save it with stylegan2.save_network")
+    return load_network(path)
+
+
 def export_generator(snapshot, path) -> Path:
     """Write a snapshot's G_ema alone (what sampling needs) to `path`; refuses files over 8 MiB."""
     from .saving import save_network

@@ -300,11 +300,14 @@ class Trainer:
             self._steps[name] = functions
         return self._steps[name]
 
-    def step(self, reals) -> dict:
-        """Train on one global minibatch of uint8 NHWC reals; returns its statistics."""
+    def step(self, reals, train_G: bool = True) -> dict:
+        """Train on one global minibatch of uint8 NHWC reals; returns its statistics.
+
+        ``train_G=False`` runs only D's phases against the fixed G (`fit_discriminator`).
+        """
         cfg = self.config
-        phases = ["Gmain"]
-        if cfg.pl_weight and self.batch_idx % cfg.pl_interval == 0:
+        phases = ["Gmain"] if train_G else []
+        if train_G and cfg.pl_weight and self.batch_idx % cfg.pl_interval == 0:
             phases.append("Greg")
         phases.append("Dmain")
         if cfg.gamma and self.batch_idx % cfg.r1_interval == 0:
@@ -413,10 +416,40 @@ def write_fakes(G_ema, path, latents) -> Path:
     return write_image(path, tile_images(images, grid_shape(G_ema.resolution)[0]))
 
 
+def fit_discriminator(G, data, *, kimg: float = 20.0, cfg: str = "tiny", batch: int = 32, mirror: bool = True,
+                      seed: int = 0, progress: bool = True):
+    """A fresh discriminator trained against the fixed generator `G` on `data` (D's phases only,
+    NVIDIA's loss and R1, no augmentation), for a model shipped without its own D: a
+    fine-tune resumed from (G, this D, G) starts from a D that already tells G's images from
+    real ones."""
+    from tqdm.auto import tqdm
+
+    images = load_training_images(data)
+    if images.shape[1] != G.resolution or images.shape[3] != G.num_channels:
+        raise ValueError(f"the data are {images.shape[1]}x{images.shape[2]}x{images.shape[3]} but G draws "
+                         f"{G.resolution}x{G.resolution}x{G.num_channels}")
+    config = config_preset(cfg, G.resolution, batch=batch)
+    D_config = dict(config.discriminator_kwargs(), num_channels=G.num_channels)  # the preset's D, as from scratch
+    trainer = Trainer(config, G_config=G.get_config(), D_config=D_config, aug="noaug", resumed=True, seed=seed)
+    trainer.load_networks(G, trainer.D, G)
+    with tqdm(total=int(kimg * 1000), desc="fitting D", unit="img", disable=not progress, leave=False) as bar:
+        while trainer.cur_nimg < kimg * 1000:
+            trainer.step(minibatch(images, trainer.batch_idx, config.batch, seed, mirror), train_G=False)
+            bar.update(config.batch)
+    return trainer.D
+
+
 def resume_networks(resume):
-    """(G, D, Gs) from an official TF1 pickle, a snapshot, or a manifest name (`ffhq1024` ...)."""
+    """(G, D, Gs) from an official TF1 pickle, a snapshot, a shipped model (``shipped-faces``) or a
+    manifest name (`ffhq1024` ...)."""
     from .official import load_official_pickle
 
+    if str(resume) in SHIPPED_RESUME:
+        from .shipped import load_shipped_discriminator, load_shipped_generator
+
+        kind = SHIPPED_RESUME[str(resume)]
+        G = load_shipped_generator(kind)
+        return G, load_shipped_discriminator(kind), G
     path = Path(str(resume))
     if not path.exists() and path.suffix not in (".pkl", ".npz"):
         from ..download import fetch_artefact
@@ -432,6 +465,7 @@ def resume_networks(resume):
 
 
 RESUME_NAMES = {"ffhq1024": "stylegan2-ffhq-config-f"}
+SHIPPED_RESUME = {"shipped-faces": "faces"}  # the course's face model with the D fitted for it
 _last_trainer: dict = {}  # {run key: the Trainer of the last train() call}
 
 
