@@ -32,7 +32,8 @@ def add_commands(subparsers) -> None:
     train.add_argument("--cfg", default="auto", choices=PRESET_NAMES,
                        help="base configuration (stylegan2-ada's, plus tiny/small for CPU)")
     train.add_argument("--resume", default=None,
-                       help="official TF1 pickle, snapshot .npz, or a manifest name (ffhq1024)")
+                       help="official TF1 pickle, snapshot .npz, a manifest name (ffhq1024), or shipped-faces "
+                            "(the course's face model with the discriminator fitted for it)")
     train.add_argument("--kimg", type=float, default=None, help="train until this many kimg")
     train.add_argument("--tick-kimg", type=float, default=4.0, help="kimg per tick (default 4)")
     train.add_argument("--snap", type=int, default=1, help="snapshot every N ticks (default 1)")
