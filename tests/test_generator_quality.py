@@ -39,7 +39,9 @@ def test_sampling_is_seeded_and_truncation_pulls_towards_the_mean():
     G = tiny_generator(16, seed=0)
     a, b = sample_faces(G, 5, seed=1, batch_size=2), sample_faces(G, 5, seed=1)
     assert a.shape == (5, 16, 16, 3) and a.dtype == np.uint8
-    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, sample_faces(G, 5, seed=1, batch_size=2))   # seeded: the same call, the same faces
+    # another batch size may round a pixel the other way (the CPU's kernels depend on the batch): one grey level
+    assert np.abs(a.astype(int) - b).max() <= 1
     spread = lambda x: x.astype(float).std(axis=0).mean()
     assert spread(sample_faces(G, 20, 0.0, seed=2)) < 0.01 * spread(sample_faces(G, 20, 1.0, seed=2)) + 1e-6
 
