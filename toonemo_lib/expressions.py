@@ -357,7 +357,7 @@ def choose_layers(effects: pd.DataFrame, share: float = 0.8, num_ws: int | None 
 
 def fit_expression_directions(G, recognizer=None, *, samples: int = 4000, seed: int = 0, truncation_psi: float = 1.0,
                               fraction: float = 0.2, conditional: bool = False, layers=None,
-                              layer_samples: int = 200, layer_strength: float = 2.0, framing: str = "fer",
+                              layer_samples: int = 100, layer_strength: float = 2.0, framing: str = "fer",
                               progress: bool = True) -> ExpressionDirections:
     """Label `samples` faces of G with `recognizer`, fit a direction per expression, and choose the
     W+ rows to edit on `layer_samples` other latents (unless `layers` is given)."""
@@ -386,16 +386,22 @@ def directions_path(model_path) -> Path:
     return model_path.with_name(model_path.stem + DIRECTIONS_SUFFIX)
 
 
-def load_or_fit_directions(G, path, recognizer=None, **fit_kwargs) -> ExpressionDirections:
-    """The directions saved at `path` when they belong to G; otherwise fit them and save them there."""
+def kept_directions(G, path) -> ExpressionDirections | None:
+    """The directions saved at `path` when they belong to G (the same weights), else None."""
     path = Path(path)
     if path.is_file():
         found = ExpressionDirections.load(path)
         if found.info.get("generator") == generator_fingerprint(G):
             return found
-        print(f"{path.name} was fitted for another generator: fitting again")
-    directions = fit_expression_directions(G, recognizer, **fit_kwargs)
-    directions.save(path)
+    return None
+
+
+def load_or_fit_directions(G, path, recognizer=None, **fit_kwargs) -> ExpressionDirections:
+    """The directions saved at `path` when they belong to G; otherwise fit them and save them there."""
+    directions = kept_directions(G, path)
+    if directions is None:
+        directions = fit_expression_directions(G, recognizer, **fit_kwargs)
+        directions.save(path)
     return directions
 
 
