@@ -37,7 +37,6 @@ import pandas as pd
 from .config import EMOTIONS
 
 DIRECTIONS_SUFFIX = ".expressions.npz"
-NUISANCES = ("brightness",)
 # Where eyes and mouth sit in a FER2013-framed face (the shipped generators' framing), as
 # (x0, y0, x1, y1) fractions of the side: identity is measured on the pixels outside them.
 EXPRESSION_BOXES = ((0.12, 0.28, 0.88, 0.55), (0.22, 0.62, 0.78, 0.92))
@@ -124,14 +123,11 @@ def sample_expressions(G, n: int, recognizer, *, seed: int = 0, truncation_psi: 
     """Synthesise `n` faces from the seeds ``seed..seed+n-1`` and score each one."""
     from tqdm.auto import tqdm
 
-    from .stylegan2.generate import z_from_seeds
-
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     ws, probs, light = [], [], []
     for start in tqdm(range(0, n, batch_size), desc="labelling faces", disable=not progress, leave=False):
-        z = z_from_seeds(range(seed + start, seed + min(start + batch_size, n)), G.latent_size)
-        w_plus = np.asarray(G.mapping(z, truncation_psi=truncation_psi))
+        w_plus = mapped_latents(G, range(seed + start, seed + min(start + batch_size, n)), truncation_psi)
         images = render(G, w_plus, batch_size)
         ws.append(w_plus[:, 0])
         probs.append(classify_generated(images, recognizer, framing))
@@ -222,9 +218,6 @@ class ExpressionDirections:
     def w_dim(self) -> int:
         return self.directions.shape[1]
 
-    def direction(self, expression) -> np.ndarray:
-        return self.directions[expression_index(expression)]
-
     def table(self) -> pd.DataFrame:
         """Per expression: the fit accuracy, the scale, and the cosine with every other direction."""
         cosines = pd.DataFrame(self.directions @ self.directions.T, index=list(EMOTIONS), columns=list(EMOTIONS))
@@ -264,28 +257,21 @@ class ExpressionDirections:
                        json.loads(str(data["info"])))
 
 
-def fit_directions(samples: ExpressionSamples, *, fraction: float = 0.2, conditional: bool = False,
-                   nuisances=NUISANCES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fit_directions(samples: ExpressionSamples, *, fraction: float = 0.2,
+                   conditional: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(directions (7, w_dim), scales (7,), fit accuracies (7,)) from labelled samples.
 
-    Each expression is scored by the logit of its probability; `nuisances` (brightness)
-    are always conditioned out; `conditional` also removes the other expressions.
+    Each expression is scored by the logit of its probability; brightness is always
+    conditioned out; `conditional` also removes the other expressions.
     """
     raw, accuracy = [], []
     for k in range(len(EMOTIONS)):
         normal, acc = fit_direction(samples.w, _logit(samples.probs[:, k]), fraction)
         raw.append(normal)
         accuracy.append(acc)
-    nuisance_dirs = []
-    for name in nuisances:
-        if name not in NUISANCES:
-            raise ValueError(f"unknown nuisance {name!r}: choose from {', '.join(NUISANCES)}")
-        nuisance_dirs.append(fit_direction(samples.w, samples.brightness, fraction)[0])
-    directions = []
-    for k, normal in enumerate(raw):
-        others = list(nuisance_dirs) + ([d for j, d in enumerate(raw) if j != k] if conditional else [])
-        directions.append(condition_on(normal, others) if others else normal)
-    directions = np.array(directions)
+    light = fit_direction(samples.w, samples.brightness, fraction)[0]
+    directions = np.array([condition_on(normal, [light] + ([d for j, d in enumerate(raw) if j != k] if conditional else []))
+                           for k, normal in enumerate(raw)])
     scales = (samples.w @ directions.T).std(axis=0)
     return directions, scales, np.array(accuracy)
 
@@ -368,7 +354,7 @@ def fit_expression_directions(G, recognizer=None, *, samples: int = 4000, seed: 
                                   framing=framing, progress=progress)
     directions, scales, accuracy = fit_directions(labelled, fraction=fraction, conditional=conditional)
     info = dict(samples=int(samples), seed=int(seed), truncation_psi=float(truncation_psi), fraction=float(fraction),
-                conditional=bool(conditional), nuisances=list(NUISANCES), recognizer=Path(recognizer.model_path).name,
+                conditional=bool(conditional), nuisances=["brightness"], recognizer=Path(recognizer.model_path).name,
                 framing=framing, generator=generator_fingerprint(G), resolution=int(G.resolution))
     result = ExpressionDirections(directions, scales, (0, G.num_ws), accuracy, info)
     if layers is None:
@@ -485,34 +471,21 @@ class ExpressionModels:
 
 
 def expression_models(settings: dict, base_pickle=None, toon_pickle=None) -> ExpressionModels:
-    """The generators of a profile's notebook-07 settings (or two official pickles) and the file
-    of the face model's directions: the shipped one beside the course's face model, else a file
-    in the cache named after the pickle."""
+    """The generators of a profile's notebook-07 settings (or two official pickles, `toonify.toon_pair`)
+    and the file of the face model's directions: the shipped one beside the course's face model,
+    else a file in the cache named after the model."""
     from .config import cache_dir
-    from .stylegan2.blend import blend_generators
     from .stylegan2.shipped import shipped_path
-    from .toonify import toonify_models
+    from .toonify import toon_pair
 
-    if (base_pickle is None) != (toon_pickle is None):
-        raise ValueError("the base and toon pickles go together: the face model and the toon model blended from it")
+    pair = toon_pair(settings["use_ffhq"], settings["blend_resolution"], settings["generator_resolution"],
+                     base_pickle, toon_pickle)
     cached = cache_dir() / "expressions"
-    if base_pickle is not None:
-        from .stylegan2.official import load_official_pickle
-
-        base_G, toon_G = load_official_pickle(base_pickle).Gs, load_official_pickle(toon_pickle).Gs
-        return ExpressionModels(base_G, toon_G, cached / (Path(base_pickle).stem + DIRECTIONS_SUFFIX),
-                                f"{Path(base_pickle).name} (face) and {Path(toon_pickle).name} (toon)", True)
-    models = toonify_models(settings["use_ffhq"], resolution=settings["generator_resolution"])
-    level = min(settings["blend_resolution"], models.texture.resolution)
-    toon_G = blend_generators(models.structure, models.texture, level)
-    if not models.real:
-        file = cached / f"untrained-{models.texture.resolution}{DIRECTIONS_SUFFIX}"
-    elif models.names[1] == "FFHQ":  # NVIDIA's model, loaded from the cache
-        file = cached / ("stylegan2-ffhq-config-f" + DIRECTIONS_SUFFIX)
-    else:
-        file = directions_path(shipped_path("faces"))
-    return ExpressionModels(models.texture, toon_G, file, f"{models.description.rstrip('.')}; toon model blended "
-                            f"at {level}x{level}", models.real)
+    file = {"pickles": cached / (Path(str(base_pickle)).stem + DIRECTIONS_SUFFIX),
+            "ffhq": cached / ("stylegan2-ffhq-config-f" + DIRECTIONS_SUFFIX),
+            "shipped": directions_path(shipped_path("faces")),
+            "untrained": cached / f"untrained-{pair.base_G.resolution}{DIRECTIONS_SUFFIX}"}[pair.source]
+    return ExpressionModels(pair.base_G, pair.toon_G, file, pair.description, pair.real)
 
 
 # ---------------------------------------------------------------------------- the emoji set

@@ -222,6 +222,45 @@ def toonify_models(use_ffhq: bool = False, toon_pickle: str = "", resolution: in
     return small_models(resolution)
 
 
+@dataclass
+class ToonPair:
+    """The face model a photo is projected into, the toon model that draws the latent, and where
+    they came from: source is "pickles", "ffhq", "shipped" or "untrained"."""
+
+    base_G: Generator
+    toon_G: Generator
+    description: str
+    real: bool
+    source: str
+
+
+def toon_pair(use_ffhq: bool, blend_resolution: int, generator_resolution: int = 32, base_pickle=None,
+              toon_pickle=None) -> ToonPair:
+    """Two official pickles (the face model and the toon model blended from it) as they are, or
+    `toonify_models`' pair (FFHQ, the course's shipped pair or untrained stand-ins) blended at
+    `blend_resolution` (at most the models' resolution)."""
+    from pathlib import Path
+
+    from .stylegan2.blend import blend_generators
+
+    if (base_pickle is None) != (toon_pickle is None):
+        raise ValueError("the base and toon pickles go together: the face model and the toon model blended from it")
+    if base_pickle is not None:
+        from .stylegan2.official import load_official_pickle
+
+        return ToonPair(load_official_pickle(base_pickle).Gs, load_official_pickle(toon_pickle).Gs,
+                        f"{Path(base_pickle).name} (face) and {Path(toon_pickle).name} (toon)", True, "pickles")
+    models = toonify_models(use_ffhq, resolution=generator_resolution)
+    level = min(blend_resolution, models.texture.resolution)
+    toon_G = blend_generators(models.structure, models.texture, level)
+    if not models.real:
+        size = f"{models.texture.resolution}x{models.texture.resolution}"
+        return ToonPair(models.texture, toon_G, f"small untrained stand-ins ({size}, blended at {level}x{level}): "
+                        "they draw colour blobs, not faces; give real pickles for real toons", False, "untrained")
+    return ToonPair(models.texture, toon_G, f"{models.description.rstrip('.')}; blended at {level}x{level}", True,
+                    "ffhq" if models.names[1] == "FFHQ" else "shipped")
+
+
 def max_abs_difference(a, b) -> float:
     """Largest |a - b| over all TF1 variables of two networks of one architecture."""
     va, vb = a.tf1_variables(), b.tf1_variables()

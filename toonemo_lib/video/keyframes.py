@@ -258,25 +258,11 @@ def profile_toonifier(settings: dict, *, base_pickle=None, toon_pickle=None, eve
     `toonify.toonify_models` gives the cartoon and face models (the course's shipped 32x32
     pair unless ``settings["use_ffhq"]``), blended at ``settings["blend_resolution"]``.
     """
-    from ..stylegan2.blend import blend_generators
-    from ..toonify import toonify_models
+    from ..toonify import toon_pair
 
-    if (base_pickle is None) != (toon_pickle is None):
-        raise ValueError("the base and toon pickles go together: the face model and the toon model blended from it")
-    if base_pickle is not None:
-        from ..stylegan2.official import load_official_pickle
-
-        base_G, toon_G = load_official_pickle(base_pickle).Gs, load_official_pickle(toon_pickle).Gs
-        said = f"generators: {Path(base_pickle).name} (face) and {Path(toon_pickle).name} (toon)"
-    else:
-        models = toonify_models(settings["use_ffhq"], resolution=settings["generator_resolution"])
-        base_G = models.texture
-        level = min(settings["blend_resolution"], base_G.resolution)
-        toon_G = blend_generators(models.structure, models.texture, level)
-        size = f"{base_G.resolution}x{base_G.resolution}"
-        said = (f"generators: {models.description.rstrip('.')}; blended at {level}x{level}" if models.real else
-                f"generators: small untrained stand-ins ({size}, blended at {level}x{level}): they draw colour "
-                "blobs, not faces; give real pickles for real toons")
+    pair = toon_pair(settings["use_ffhq"], settings["blend_resolution"], settings["generator_resolution"],
+                     base_pickle, toon_pickle)
+    base_G, toon_G, said = pair.base_G, pair.toon_G, f"generators: {pair.description}"
     toonifier = VideoToonifier(base_G, toon_G, every=every or settings["every"], steps=settings["projection_steps"],
                                warm_steps=settings["warm_steps"], w_avg_samples=settings["w_avg_samples"],
                                distance=distance)
