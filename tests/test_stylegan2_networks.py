@@ -143,6 +143,26 @@ def test_mixed_precision_option_runs():
     assert img.dtype == np.float32 and np.isfinite(img).all()
 
 
+def test_float16_in_the_highest_resolutions_stays_close_to_float32():
+    G32 = small_generator(32)
+    G16 = small_generator(32, num_fp16_res=2, conv_clamp=256)
+    ws = G32.mapping(latents(2))
+    img32 = G32.synthesis(ws).numpy()
+    img16, features = G16.synthesis(ws, return_features=True)
+    assert features["8x8_x"].dtype == tf.float32
+    assert features["16x16_x"].dtype == features["32x32_x"].dtype == tf.float16
+    assert img16.dtype == tf.float32  # the image is summed in float32, as stylegan2-ada does
+    assert 0 < np.abs(img16.numpy() - img32).max() < 0.02 * np.abs(img32).max()
+    assert Generator.from_config(G16.get_config()).synthesis.blocks[-1].compute_dtype == "float16"
+
+
+def test_conv_clamp_clips_every_layer_output():
+    G = small_generator(8, conv_clamp=0.05)
+    img, features = G.synthesis(G.mapping(latents(2)), return_features=True)
+    assert np.abs(features["8x8_x"].numpy()).max() <= 0.05 + 1e-7
+    assert 0 < np.abs(img.numpy()).max() <= 2 * 0.05 + 1e-6  # two clipped ToRGB outputs summed
+
+
 # --------------------------------------------------------------------------- ops
 
 

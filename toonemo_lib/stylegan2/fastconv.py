@@ -21,10 +21,14 @@ The transforms (tiles, interleaving, the FIR filter) are sums of strided slices
 that XLA compiles into single loops (`jit_compile`), with the style modulation
 and the demodulation folded in; only the matrix products and convolutions run
 as TensorFlow's own kernels.  Large batches go through in chunks of a few
-samples, which keeps the transformed tiles in cache.
+samples (or bands of rows), which keeps the transformed tiles in cache.  Only
+float32 on a CPU takes these forms: on a GPU cuDNN chooses its own algorithms,
+and float16 would lose too much in the Winograd transforms.
 """
 
 import contextlib
+import functools
+from typing import NamedTuple, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -49,10 +53,12 @@ WINOGRAD_AT = np.array([[1, 1, 1, 1, 1, 0],
 TILE, BLOCK = 6, 4  # input tile and output block edge of F(4x4, 3x3)
 
 # Where each form pays, measured on 2 CPU cores against oneDNN's direct convolution
-# (benchmarks/bench_stylegan2.py --layers): Winograd from 32x32 and 256 channels on
-# both sides (at 128 channels the tiles' memory traffic outweighs the saved work);
-# the phase split from a 16x16 input.  Chunks hold at most this many pixels.
-WINOGRAD_MIN_SIZE, WINOGRAD_MIN_CHANNELS, WINOGRAD_CHUNK_PIXELS = 64, 128, 128 * 128
+# (benchmarks/bench_stylegan2.py --layers): Winograd from 4,096 output pixels in a call
+# (64x64 at batch 1, 32x32 at batch 8) and 128 channels on both sides: below, the fixed
+# cost of the transforms outweighs the saved work.  The phase split from a 64x64 input.
+# Larger calls go through in pieces: Winograd's of about 2 M input values (8 MB; its
+# tiles are 2.25x that), the phase split's of 4,096 input pixels.
+WINOGRAD_MIN_PIXELS, WINOGRAD_MIN_CHANNELS, WINOGRAD_CHUNK_VALUES = 64 * 64, 128, 2**21
 PHASES_MIN_SIZE, PHASES_CHUNK_PIXELS = 64, 64 * 64
 
 
@@ -73,16 +79,24 @@ def plain_convolutions():
         _enabled.pop()
 
 
+@functools.lru_cache(maxsize=None)
+def on_gpu():
+    """Whether TensorFlow sees a GPU: cuDNN picks its own algorithms there (and the
+    thresholds here were measured on a CPU), so the plain forms run."""
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
 def fast_path(x, weight, up, kernel):
     """'winograd', 'phases' or None: the faster form for this layer, if one pays."""
     n, h, w, _ = x.shape
     kh, kw, in_channels, out_channels = weight.shape
-    if not _enabled[-1] or n is None or h is None or w is None or (kh, kw) != (3, 3):
+    if (not _enabled[-1] or n is None or h is None or w is None or (kh, kw) != (3, 3)
+            or x.dtype != tf.float32 or on_gpu()):
         return None
     if up:
         return "phases" if min(h, w) >= PHASES_MIN_SIZE and len(kernel) == 4 else None
-    if (min(h, w) >= WINOGRAD_MIN_SIZE and h % BLOCK == 0 and w % BLOCK == 0
-            and min(in_channels, out_channels) >= WINOGRAD_MIN_CHANNELS):
+    if (n * h * w >= WINOGRAD_MIN_PIXELS and min(h, w) >= 2 * BLOCK and h % BLOCK == 0
+            and w % BLOCK == 0 and min(in_channels, out_channels) >= WINOGRAD_MIN_CHANNELS):
         return "winograd"
     return None
 
@@ -127,31 +141,117 @@ def winograd_filter(weight):
     return tf.reshape(u, [TILE * TILE, weight.shape[2], weight.shape[3]])
 
 
+# Each transform runs as two XLA calls, rows then columns: one call for both would
+# recompute the row sums for every column output (measured 1.7x slower).
 @tf.function(jit_compile=True)
-def winograd_input(x, styles, row0, rows):
-    """Tiles B^T d B [36, N * rows/4 * W/4, C] of output rows row0 .. row0+rows.
+def winograd_input_rows(x, styles, row0, rows):
+    """Row transform of output rows row0 .. row0+rows: [6, N, rows/4, W+2, C].
 
     x: the input [N, H+2, W+2, C] zero-padded by one pixel ('SAME'), not yet
     modulated; styles [N, C].
     """
-    n, _, w, c = x.shape
     x = x[:, row0:row0 + rows + 2] * styles[:, None, None, :]
-    tiles_h, tiles_w = rows // BLOCK, (w - 2) // BLOCK
-    by_rows = combine(WINOGRAD_BT, strided_taps(x, 1, tiles_h, BLOCK, TILE))
-    tiles = [t for r in by_rows for t in combine(WINOGRAD_BT, strided_taps(r, 2, tiles_w, BLOCK, TILE))]
-    return tf.reshape(tf.stack(tiles), [TILE * TILE, -1, c])
+    return tf.stack(combine(WINOGRAD_BT, strided_taps(x, 1, rows // BLOCK, BLOCK, TILE)))
 
 
 @tf.function(jit_compile=True)
-def winograd_output(m, scales, tiles_h, tiles_w):
-    """[36, N * tiles, out] products -> [N, 4 tiles_h, 4 tiles_w, out] outputs A^T M A, times scales [N, out]."""
-    n, out = scales.shape
-    m = tf.reshape(m, [TILE, TILE, n, tiles_h, tiles_w, out])
-    rows = combine(WINOGRAD_AT, [m[i] for i in range(TILE)])
-    blocks = [combine(WINOGRAD_AT, [r[j] for j in range(TILE)]) for r in rows]
+def winograd_input_columns(r):
+    """[6, N, th, W+2, C] row sums -> the tiles B^T d B as [36, N * th * W/4, C]."""
+    _, _, _, width, channels = r.shape
+    tiles = combine(WINOGRAD_BT, strided_taps(r, 3, (width - 2) // BLOCK, BLOCK, TILE))
+    return tf.reshape(tf.stack(tiles, axis=1), [TILE * TILE, -1, channels])
+
+
+def winograd_input(x, styles, row0, rows):
+    """Tiles B^T d B [36, N * rows/4 * W/4, C] of output rows row0 .. row0+rows (x padded)."""
+    return winograd_input_columns(winograd_input_rows(x, styles, row0, rows))
+
+
+class Epilogue(NamedTuple):
+    """What a synthesis layer does after its convolution (NVIDIA's `fused_bias_act` and noise):
+
+    clamp(act(conv + noise * strength + bias) * gain), act(z) = z for z > 0, else slope * z.
+    The fast forms apply it inside their last transform.
+    """
+    noise: Optional[tf.Tensor]  # [N or 1, H, W, 1], or None
+    strength: tf.Tensor  # scalar
+    bias: tf.Tensor  # [C]
+    slope: float  # 1 linear, 0 relu, 0.2 lrelu
+    gain: float
+    clamp: Optional[float] = None
+
+
+def apply_epilogue(x, e):
+    """The epilogue on a convolution's output x (TensorFlow ops; XLA fuses them in the transforms)."""
+    if e.noise is not None:
+        x = x + e.noise * e.strength
+    x = x + e.bias
+    if e.slope == 0:
+        x = tf.nn.relu(x)
+    elif e.slope != 1:
+        x = tf.nn.leaky_relu(x, alpha=e.slope)
+    if e.gain != 1:
+        x = x * e.gain
+    return x if e.clamp is None else tf.clip_by_value(x, -e.clamp, e.clamp)
+
+
+def epilogue_gradients(dy, y, scales, e):
+    """(gradient to the scaled convolution, to scales, noise, strength, bias) from the output y.
+
+    The pre-activation z is recovered from y (the activation keeps the sign, and where
+    the clamp bit the gradient is zero anyway), so the forward pass stores nothing more.
+    """
+    positive = y > 0
+    dz = dy * tf.where(positive, e.gain, e.gain * e.slope)
+    if e.clamp is not None:
+        dz = tf.where(tf.abs(y) < e.clamp, dz, tf.zeros_like(dz))
+    z = tf.where(positive, y / e.gain, y / (e.gain * e.slope) if e.slope else tf.zeros_like(y))
+    conv_scaled = z - e.noise * e.strength - e.bias
+    dscales = tf.reduce_sum(dz * conv_scaled, axis=[1, 2]) / scales
+    dnoise = sum_to_shape(dz * e.strength, e.noise.shape)
+    return (dz * scales[:, None, None, :], dscales, dnoise, tf.reduce_sum(dz * e.noise),
+            tf.reduce_sum(dz, axis=[0, 1, 2]))
+
+
+def sum_to_shape(t, shape):
+    """Sum t over the axes where `shape` broadcast it (size 1), keeping them."""
+    axes = [i for i, (a, b) in enumerate(zip(shape, t.shape)) if a == 1 and b != 1]
+    return tf.reduce_sum(t, axis=axes, keepdims=True) if axes else t
+
+
+def epilogue_piece(e, part, row0, rows):
+    """The epilogue of one piece (samples `part`, rows row0 .. row0+rows) of a call."""
+    noise = e.noise
+    if noise is None:
+        return e
+    if noise.shape[0] != 1:
+        noise = noise[part]
+    if noise.shape[1] != 1:
+        noise = noise[:, row0:row0 + rows]
+    return e._replace(noise=noise)
+
+
+@tf.function(jit_compile=True)
+def winograd_output_rows(m, n, tiles_h, tiles_w):
+    """[36, N * tiles, out] products -> [4, 6, N, tiles_h, tiles_w, out]: A^T M over rows."""
+    m = tf.reshape(m, [TILE, TILE, n, tiles_h, tiles_w, m.shape[-1]])
+    return tf.stack(combine(WINOGRAD_AT, [m[i] for i in range(TILE)]))
+
+
+@tf.function(jit_compile=True)
+def winograd_output_columns(r, scales, epilogue):
+    """[4, 6, N, th, tw, out] -> the epilogue of (.. A) * scales, [N, 4 th, 4 tw, out]."""
+    _, _, n, tiles_h, tiles_w, out = r.shape
+    blocks = [combine(WINOGRAD_AT, [r[i, j] for j in range(TILE)]) for i in range(BLOCK)]
     y = tf.stack([tf.stack(row, axis=-2) for row in blocks], axis=2)  # [N, th, 4, tw, 4, out]
     y = tf.reshape(y, [n, BLOCK * tiles_h, BLOCK * tiles_w, out])
-    return y * scales[:, None, None, :]
+    return apply_epilogue(y * scales[:, None, None, :], epilogue)
+
+
+def winograd_output(m, scales, tiles_h, tiles_w, epilogue):
+    """[36, N * tiles, out] products -> the epilogue of (A^T M A) * scales, [N, 4 tiles_h, 4 tiles_w, out]."""
+    return winograd_output_columns(winograd_output_rows(m, scales.shape[0], tiles_h, tiles_w),
+                                   scales, epilogue)
 
 
 def pieces(n, h, w, max_pixels, row_multiple):
@@ -166,21 +266,27 @@ def pieces(n, h, w, max_pixels, row_multiple):
     return [(slice(i, i + 1), row0, min(rows, h - row0)) for i in range(n) for row0 in range(0, h, rows)]
 
 
-def winograd_sum(x, weight, styles):
-    """conv2d(x * styles, weight, SAME) through F(4x4, 3x3); styles [N, in]."""
-    n, h, w, _ = x.shape
-    u = winograd_filter(weight)
-    xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
-    ones = tf.ones([n, weight.shape[-1]], x.dtype)
-    out = [winograd_output(tf.matmul(winograd_input(xp[part], styles[part], row0, rows), u),
-                           ones[part], rows // BLOCK, w // BLOCK)
-           for part, row0, rows in pieces(n, h, w, WINOGRAD_CHUNK_PIXELS, BLOCK)]
+def join_pieces(out, n, h, w, max_pixels):
+    """The pieces of `pieces(n, h, w, max_pixels, ...)` put back together."""
     if len(out) == 1:
         return out[0]
-    if h * w <= WINOGRAD_CHUNK_PIXELS:
+    if h * w <= max_pixels:
         return tf.concat(out, axis=0)
     bands = len(out) // n
     return tf.concat([tf.concat(out[i * bands:(i + 1) * bands], axis=1) for i in range(n)], axis=0)
+
+
+def winograd_sum(x, weight, styles, scales, epilogue):
+    """epilogue(conv2d(x * styles, weight, SAME) * scales) through F(4x4, 3x3)."""
+    n, h, w, channels = x.shape
+    u = winograd_filter(weight)
+    xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    max_pixels = max(1, WINOGRAD_CHUNK_VALUES // channels)
+    out = [winograd_output(tf.matmul(winograd_input(xp[part], styles[part], row0, rows), u),
+                           scales[part], rows // BLOCK, w // BLOCK,
+                           epilogue_piece(epilogue, part, row0, rows))
+           for part, row0, rows in pieces(n, h, w, max_pixels, BLOCK)]
+    return join_pieces(out, n, h, w, max_pixels)
 
 
 def adjoint_kernel(weight):
@@ -188,25 +294,42 @@ def adjoint_kernel(weight):
     return tf.transpose(tf.reverse(weight, axis=[0, 1]), [0, 1, 3, 2])
 
 
-@tf.custom_gradient
-def winograd_conv_3x3(x, weight, styles, scales):
-    """conv2d(x * styles, weight, SAME) * scales; styles [N, in], scales [N, out].
+def linear_epilogue(n, channels, dtype):
+    """No noise, no bias, no activation: the plain convolution."""
+    return Epilogue(None, tf.zeros([], dtype), tf.zeros([channels], dtype), slope=1.0, gain=1.0)
+
+
+def with_noise_tensor(e, dtype):
+    """The epilogue with zeros [1, 1, 1, 1] for no noise (a custom gradient takes tensors only)."""
+    return e if e.noise is not None else e._replace(noise=tf.zeros([1, 1, 1, 1], dtype))
+
+
+def winograd_conv_3x3(x, weight, styles, scales, epilogue=None):
+    """epilogue(conv2d(x * styles, weight, SAME) * scales); styles [N, in], scales [N, out].
 
     Its gradient to x is the adjoint convolution, itself run through F(4x4, 3x3):
     differentiating the tile transforms op by op would cost twice the forward pass.
     """
-    y0 = winograd_sum(x, weight, styles)
+    e = with_noise_tensor(epilogue or linear_epilogue(x.shape[0], weight.shape[-1], x.dtype), x.dtype)
 
-    def grad(dy):
-        g = dy * scales[:, None, None, :]
-        dxs = winograd_sum(g, adjoint_kernel(weight), tf.ones_like(scales))
-        dweight = tf.raw_ops.Conv2DBackpropFilter(
-            input=x * styles[:, None, None, :], filter_sizes=tf.shape(weight), out_backprop=g,
-            strides=[1, 1, 1, 1], padding="SAME")
-        return (dxs * styles[:, None, None, :], dweight, tf.reduce_sum(dxs * x, axis=[1, 2]),
-                tf.reduce_sum(dy * y0, axis=[1, 2]))
+    @tf.custom_gradient
+    def forward(x, weight, styles, scales, noise, strength, bias):
+        parts = e._replace(noise=noise, strength=strength, bias=bias)
+        y = winograd_sum(x, weight, styles, scales, parts)
 
-    return y0 * scales[:, None, None, :], grad
+        def grad(dy):
+            g, dscales, dnoise, dstrength, dbias = epilogue_gradients(dy, y, scales, parts)
+            dxs = winograd_sum(g, adjoint_kernel(weight), tf.ones_like(scales), tf.ones_like(styles),
+                               linear_epilogue(x.shape[0], x.shape[-1], x.dtype))
+            dweight = tf.raw_ops.Conv2DBackpropFilter(
+                input=x * styles[:, None, None, :], filter_sizes=tf.shape(weight), out_backprop=g,
+                strides=[1, 1, 1, 1], padding="SAME")
+            return (dxs * styles[:, None, None, :], dweight, tf.reduce_sum(dxs * x, axis=[1, 2]),
+                    dscales, dnoise, dstrength, dbias)
+
+        return y, grad
+
+    return forward(x, weight, styles, scales, e.noise, e.strength, e.bias)
 
 
 def fir_taps_1d(kernel, gain):
@@ -216,13 +339,13 @@ def fir_taps_1d(kernel, gain):
 
 
 @tf.function(jit_compile=True)
-def interleave_phases_fir(ee, eo, oe, oo, scales, taps):
-    """The four phases of a stride-2 transposed convolution -> the FIR-filtered up-sampled image.
+def interleave_phases_fir_rows(ee, eo, oe, oo, taps):
+    """The four phases of a stride-2 transposed convolution, interleaved and FIR-filtered along rows.
 
     ee [N, h+1, w+1, C] (even rows, even columns), eo [N, h+1, w, C], oe [N, h, w+1, C],
-    oo [N, h, w, C] interleave to the (2h+1)^2 transposed output; then the FIR with
-    one pixel of zero padding on each side (`ops.upsample_conv_2d`'s padding for a
-    4-tap kernel) gives [N, 2h, 2w, C], multiplied by scales [N, C].
+    oo [N, h, w, C] interleave to the (2h+1)^2 transposed output; the FIR with one
+    pixel of zero padding on each side (`ops.upsample_conv_2d`'s padding for a 4-tap
+    kernel) then gives 2h rows: [N, 2h, 2w+2, C], columns still to filter.
     """
     n, h1, w1, c = ee.shape
     eo = tf.pad(eo, [[0, 0], [0, 0], [0, 1], [0, 0]])
@@ -233,10 +356,14 @@ def interleave_phases_fir(ee, eo, oe, oo, scales, taps):
     t = tf.reshape(tf.stack([even, odd], axis=2), [n, 2 * h1, 2 * w1, c])
     # The last row and column are the zero padding of the odd phases: keep one as the FIR's pad.
     t = tf.pad(t, [[0, 0], [1, 0], [1, 0], [0, 0]])
-    size_h, size_w = 2 * h1 - 2, 2 * w1 - 2
-    t = combine([taps], strided_taps(t, 1, size_h, 1, len(taps)))[0]
-    t = combine([taps], strided_taps(t, 2, size_w, 1, len(taps)))[0]
-    return t * scales[:, None, None, :]
+    return combine([taps], strided_taps(t, 1, 2 * h1 - 2, 1, len(taps)))[0]
+
+
+@tf.function(jit_compile=True)
+def fir_columns(t, scales, taps, epilogue):
+    """The FIR along columns ([N, H, W+3, C] -> [N, H, W, C]), times scales [N, C], then the epilogue."""
+    t = combine([taps], strided_taps(t, 2, t.shape[2] - len(taps) + 1, 1, len(taps)))[0]
+    return apply_epilogue(t * scales[:, None, None, :], epilogue)
 
 
 def phase_kernels(weight):
@@ -248,11 +375,10 @@ def phase_kernels(weight):
     return (weight[::2, ::2], weight[::2, 1:2], weight[1:2, ::2], weight[1:2, 1:2])
 
 
-def phases_sum(x, weight, taps):
-    """FIR(conv2d_transpose(x, weight)) of `ops.upsample_conv_2d`, phase by phase."""
+def phases_sum(x, weight, scales, taps, epilogue):
+    """epilogue(FIR(conv2d_transpose(x, weight)) * scales) of `ops.upsample_conv_2d`, phase by phase."""
     n, h, w, _ = x.shape
     k_ee, k_eo, k_oe, k_oo = phase_kernels(weight)
-    ones = tf.ones([n, weight.shape[-1]], x.dtype)
     out = []
     for part in chunks(n, h * w, PHASES_CHUNK_PIXELS):
         xp = tf.pad(x[part], [[0, 0], [1, 1], [1, 1], [0, 0]])
@@ -260,40 +386,49 @@ def phases_sum(x, weight, taps):
         eo = tf.nn.conv2d(xp[:, :, 1:-1], k_eo, 1, "VALID")
         oe = tf.nn.conv2d(xp[:, 1:-1], k_oe, 1, "VALID")
         oo = tf.nn.conv2d(x[part], k_oo, 1, "VALID")
-        out.append(interleave_phases_fir(ee, eo, oe, oo, ones[part], taps))
+        out.append(fir_columns(interleave_phases_fir_rows(ee, eo, oe, oo, taps), scales[part],
+                               taps, epilogue_piece(epilogue, part, 0, 2 * h)))
     return out[0] if len(out) == 1 else tf.concat(out, axis=0)
 
 
 @tf.function(jit_compile=True)
+def correlate(g, taps, axis):
+    """Full correlation with `taps` along one spatial axis (zero-padded by len(taps) - 1)."""
+    pad = [[0, 0]] * 4
+    pad[axis] = [len(taps) - 1] * 2
+    g = tf.pad(g, pad)
+    return combine([taps], strided_taps(g, axis, g.shape[axis] - len(taps) + 1, 1, len(taps)))[0]
+
+
 def fir_adjoint(g, taps):
-    """The adjoint of `interleave_phases_fir`'s FIR: [N, 2h, 2w, C] -> [N, 2h+1, 2w+1, C]."""
-    g = tf.pad(g, [[0, 0], [len(taps) - 1] * 2, [len(taps) - 1] * 2, [0, 0]])
-    flipped = list(taps[::-1])
-    size_h, size_w = g.shape[1] - len(taps) + 1, g.shape[2] - len(taps) + 1
-    g = combine([flipped], strided_taps(g, 1, size_h, 1, len(taps)))[0]
-    g = combine([flipped], strided_taps(g, 2, size_w, 1, len(taps)))[0]
+    """The adjoint of the phase split's FIR: [N, 2h, 2w, C] -> [N, 2h+1, 2w+1, C]."""
+    flipped = tuple(taps[::-1])
+    g = correlate(correlate(g, flipped, 1), flipped, 2)
     return g[:, 1:-1, 1:-1]  # the FIR's one pixel of padding on each side
 
 
-def upsample_conv_phases(x, weight, styles, scales, kernel):
-    """ops.upsample_conv_2d(x * styles, weight, kernel) * scales, phase by phase (4-tap kernels)."""
+def upsample_conv_phases(x, weight, styles, scales, kernel, epilogue=None):
+    """epilogue(ops.upsample_conv_2d(x * styles, weight, kernel) * scales), phase by phase (4-tap kernels)."""
     taps = tuple(float(t) for t in fir_taps_1d(kernel, 2))
+    e = with_noise_tensor(epilogue or linear_epilogue(x.shape[0], weight.shape[-1], x.dtype), x.dtype)
 
     @tf.custom_gradient
-    def forward(x, weight, styles, scales):
+    def forward(x, weight, styles, scales, noise, strength, bias):
+        parts = e._replace(noise=noise, strength=strength, bias=bias)
         xs = x * styles[:, None, None, :]
-        y0 = phases_sum(xs, weight, taps)
+        y = phases_sum(xs, weight, scales, taps, parts)
 
         def grad(dy):
+            g, dscales, dnoise, dstrength, dbias = epilogue_gradients(dy, y, scales, parts)
             # The adjoint of the transposed convolution is the stride-2 convolution.
-            g = fir_adjoint(dy * scales[:, None, None, :], taps)
+            g = fir_adjoint(g, taps)
             dxs = tf.nn.conv2d(g, adjoint_kernel(weight), strides=2, padding="VALID")
             dweight_t = tf.raw_ops.Conv2DBackpropFilter(
                 input=g, filter_sizes=tf.shape(adjoint_kernel(weight)), out_backprop=xs,
                 strides=[1, 2, 2, 1], padding="VALID")
             return (dxs * styles[:, None, None, :], adjoint_kernel(dweight_t),
-                    tf.reduce_sum(dxs * x, axis=[1, 2]), tf.reduce_sum(dy * y0, axis=[1, 2]))
+                    tf.reduce_sum(dxs * x, axis=[1, 2]), dscales, dnoise, dstrength, dbias)
 
-        return y0 * scales[:, None, None, :], grad
+        return y, grad
 
-    return forward(x, weight, styles, scales)
+    return forward(x, weight, styles, scales, e.noise, e.strength, e.bias)

@@ -125,9 +125,17 @@ class ModulatedConv2D(StyleGANLayer):
         return a + tf.cast(self.mod_bias, w.dtype) + 1.0
 
     def call(self, x, w):
+        return self.convolve(x, w)
+
+    def convolve(self, x, w, epilogue=None):
+        """call() followed by an `ops.epilogue`, fused where the convolution allows.
+
+        A plain method: Keras' `__call__` takes no structure mixing tensors and numbers.
+        """
         s = self.styles(tf.cast(w, x.dtype))
         weight = tf.cast(self.weight, x.dtype) * self.weight_coef
-        return ops.modulated_conv_2d(x, weight, s, self.demodulate, self.up, self.resample_kernel)
+        return ops.modulated_conv_2d(x, weight, s, self.demodulate, self.up, self.resample_kernel,
+                                     epilogue)
 
 
 class SynthesisLayer(StyleGANLayer):
@@ -138,9 +146,10 @@ class SynthesisLayer(StyleGANLayer):
     """
 
     def __init__(self, in_channels, filters, w_dim, resolution, up=False, activation="lrelu",
-                 resample_kernel=(1, 3, 3, 1), rng=None, **kwargs):
+                 resample_kernel=(1, 3, 3, 1), conv_clamp=None, rng=None, **kwargs):
         super().__init__(rng=rng, **kwargs)
         self.resolution, self.activation = int(resolution), ops.check_activation(activation)
+        self.conv_clamp = conv_clamp
         self.conv = ModulatedConv2D(in_channels, filters, 3, w_dim, demodulate=True, up=up,
                                     resample_kernel=resample_kernel, rng=self._rng,
                                     dtype=self.dtype_policy, name="conv")
@@ -152,14 +161,11 @@ class SynthesisLayer(StyleGANLayer):
 
     def call(self, x, w, noise_mode="const", noise=None):
         """`noise`: an explicit [N or 1, R, R, 1] noise image; it overrides `noise_mode`."""
-        x = self.conv(x, w)
-        if noise is not None:
-            noise = tf.cast(noise, x.dtype)
-        else:
+        if noise is None:
             noise = self.noise(tf.shape(x)[0], noise_mode, x.dtype)
-        if noise is not None:
-            x = x + noise * tf.cast(self.noise_strength, x.dtype)
-        return ops.bias_act(x, self.bias, self.activation)
+        epilogue = ops.epilogue(noise, self.noise_strength, self.bias, self.activation,
+                                self.conv_clamp, x.dtype)
+        return self.conv.convolve(x, w, epilogue)
 
     def noise(self, batch, noise_mode, dtype):
         """The [N or 1, R, R, 1] noise image for this call, or None for mode 'none'."""
@@ -175,15 +181,16 @@ class SynthesisLayer(StyleGANLayer):
 class ToRGB(StyleGANLayer):
     """1x1 modulated conv without demodulation, plus bias, linear (NVIDIA's `torgb` in `G_synthesis_stylegan2`)."""
 
-    def __init__(self, in_channels, num_channels, w_dim, rng=None, **kwargs):
+    def __init__(self, in_channels, num_channels, w_dim, conv_clamp=None, rng=None, **kwargs):
         super().__init__(rng=rng, **kwargs)
         self.conv = ModulatedConv2D(in_channels, num_channels, 1, w_dim, demodulate=False,
                                     rng=self._rng, dtype=self.dtype_policy, name="conv")
         self.bias = self.zeros_variable("bias", (int(num_channels),))
+        self.conv_clamp = conv_clamp
         self.finish_build()
 
     def call(self, x, w):
-        return ops.bias_act(self.conv(x, w), self.bias, "linear")
+        return ops.clamp(ops.bias_act(self.conv(x, w), self.bias, "linear"), self.conv_clamp)
 
 
 class MinibatchStddev(keras.layers.Layer):

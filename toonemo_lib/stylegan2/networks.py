@@ -130,15 +130,16 @@ class SynthesisInputBlock(keras.layers.Layer):
     """4x4 block: learned const -> Conv (W row 0) -> ToRGB (W row 1)."""
 
     def __init__(self, channels, dlatent_size, num_channels, activation, resample_kernel,
-                 rng, dtype=None, **kwargs):
+                 rng, dtype=None, conv_clamp=None, **kwargs):
         super().__init__(dtype=dtype, **kwargs)
         # Stored NCHW [1, C, 4, 4] exactly as TF1 keeps it; transposed when used.
         self.const = self.add_weight(name="const", shape=(1, channels, 4, 4),
                                      initializer=normal_initializer(rng))
         self.conv = SynthesisLayer(channels, channels, dlatent_size, 4, activation=activation,
-                                   resample_kernel=resample_kernel, rng=rng, dtype=dtype,
-                                   name="Conv")
-        self.torgb = ToRGB(channels, num_channels, dlatent_size, rng=rng, dtype=dtype, name="ToRGB")
+                                   resample_kernel=resample_kernel, conv_clamp=conv_clamp,
+                                   rng=rng, dtype=dtype, name="Conv")
+        self.torgb = ToRGB(channels, num_channels, dlatent_size, conv_clamp=conv_clamp, rng=rng,
+                           dtype=dtype, name="ToRGB")
         self.built = True
         self.resolution = 4
 
@@ -163,27 +164,32 @@ class SynthesisBlock(keras.layers.Layer):
     """
 
     def __init__(self, resolution, in_channels, channels, dlatent_size, num_channels,
-                 activation, resample_kernel, rng, dtype=None, **kwargs):
+                 activation, resample_kernel, rng, dtype=None, conv_clamp=None, **kwargs):
         super().__init__(dtype=dtype, **kwargs)
         self.resolution = int(resolution)
         self.resample_kernel = list(resample_kernel)
         r = resolution_log2(resolution)
         self.rows = (2 * r - 5, 2 * r - 4, 2 * r - 3)
+        common = dict(activation=activation, resample_kernel=resample_kernel,
+                      conv_clamp=conv_clamp, rng=rng, dtype=dtype)
         self.conv0_up = SynthesisLayer(in_channels, channels, dlatent_size, resolution, up=True,
-                                       activation=activation, resample_kernel=resample_kernel,
-                                       rng=rng, dtype=dtype, name="Conv0_up")
-        self.conv1 = SynthesisLayer(channels, channels, dlatent_size, resolution,
-                                    activation=activation, resample_kernel=resample_kernel,
-                                    rng=rng, dtype=dtype, name="Conv1")
-        self.torgb = ToRGB(channels, num_channels, dlatent_size, rng=rng, dtype=dtype, name="ToRGB")
+                                       name="Conv0_up", **common)
+        self.conv1 = SynthesisLayer(channels, channels, dlatent_size, resolution, name="Conv1",
+                                    **common)
+        self.torgb = ToRGB(channels, num_channels, dlatent_size, conv_clamp=conv_clamp, rng=rng,
+                           dtype=dtype, name="ToRGB")
         self.built = True
 
     def call(self, x, img, ws, noise_mode="const", noise=None):
+        """x in this block's compute dtype; the image keeps the dtype it comes in (float32
+        where only the highest resolutions run in float16, as stylegan2-ada keeps it)."""
         row0, row1, row2 = self.rows
         noise = noise if noise is not None else [None, None]
+        x = tf.cast(x, self.compute_dtype)
         x = self.conv0_up(x, ws[:, row0], noise_mode=noise_mode, noise=noise[0])
         x = self.conv1(x, ws[:, row1], noise_mode=noise_mode, noise=noise[1])
-        img = ops.upsample_2d(img, self.resample_kernel) + self.torgb(x, ws[:, row2])
+        rgb = tf.cast(self.torgb(x, ws[:, row2]), img.dtype)
+        img = ops.upsample_2d(img, self.resample_kernel) + rgb
         return x, img
 
     def named_variables(self):
@@ -208,7 +214,7 @@ class SynthesisNetwork(keras.Model):
     def __init__(self, dlatent_size=512, num_channels=3, resolution=1024, fmap_base=16384,
                  fmap_decay=1.0, fmap_min=1, fmap_max=512, architecture="skip",
                  nonlinearity="lrelu", resample_kernel=(1, 3, 3, 1), rng=None,
-                 name="synthesis", dtype=None, **kwargs):
+                 name="synthesis", dtype=None, num_fp16_res=0, conv_clamp=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
         if architecture != "skip":
             raise ValueError(f"generator architecture {architecture!r} is not implemented "
@@ -222,12 +228,19 @@ class SynthesisNetwork(keras.Model):
             return channel_count(stage, fmap_base, fmap_decay, fmap_min, fmap_max)
 
         self.input_block = SynthesisInputBlock(nf(1), dlatent_size, num_channels, nonlinearity,
-                                               resample_kernel, rng, dtype=dtype, name="4x4")
+                                               resample_kernel, rng, dtype=dtype,
+                                               conv_clamp=conv_clamp, name="4x4")
+        # stylegan2-ada's mixed precision: the num_fp16_res highest resolutions (never
+        # below 8x8) compute in float16, keeping float32 weights and image.
+        top = resolution_log2(self.resolution)
+        fp16_from = max(2 ** (top + 1 - num_fp16_res), 8) if num_fp16_res else None
         self.blocks = []
-        for r in range(3, resolution_log2(self.resolution) + 1):
+        for r in range(3, top + 1):
+            block_dtype = "mixed_float16" if fp16_from and 2**r >= fp16_from else dtype
             self.blocks.append(SynthesisBlock(
                 2**r, nf(r - 2), nf(r - 1), dlatent_size, num_channels, nonlinearity,
-                resample_kernel, rng, dtype=dtype, name=f"{2**r}x{2**r}"))
+                resample_kernel, rng, dtype=block_dtype, conv_clamp=conv_clamp,
+                name=f"{2**r}x{2**r}"))
         self.built = True
 
     def call(self, ws, noise_mode="const", return_features=False, noise=None):
@@ -297,6 +310,9 @@ class Generator(_ConfiguredModel):
     returns images [N, R, R, C].  Note TF1's own default psi is 0.5; here it is 1.
     `seed` makes the random initialization reproducible; `dtype` may be a Keras
     dtype policy such as "mixed_float16" (the mapping network stays float32).
+    `num_fp16_res=4, conv_clamp=256` is stylegan2-ada's mixed precision instead: the
+    four highest resolutions compute in float16 and every layer's output is clipped
+    to +-256 (meant for GPUs: CPUs have no fast float16 convolution).
     """
 
     def __init__(self, num_channels=3, resolution=1024, label_size=0, latent_size=512,
@@ -304,7 +320,7 @@ class Generator(_ConfiguredModel):
                  mapping_nonlinearity="lrelu", normalize_latents=True, dlatent_avg_beta=0.995,
                  fmap_base=16 << 10, fmap_decay=1.0, fmap_min=1, fmap_max=512,
                  architecture="skip", nonlinearity="lrelu", resample_kernel=(1, 3, 3, 1),
-                 seed=None, name="G", dtype=None):
+                 num_fp16_res=0, conv_clamp=None, seed=None, name="G", dtype=None):
         super().__init__(name=name, dtype=dtype)
         self._config = dict(
             num_channels=int(num_channels), resolution=int(resolution), label_size=int(label_size),
@@ -314,12 +330,14 @@ class Generator(_ConfiguredModel):
             normalize_latents=bool(normalize_latents), dlatent_avg_beta=float(dlatent_avg_beta),
             fmap_base=int(fmap_base), fmap_decay=float(fmap_decay), fmap_min=int(fmap_min),
             fmap_max=int(fmap_max), architecture=str(architecture), nonlinearity=str(nonlinearity),
-            resample_kernel=fir_taps(resample_kernel))
+            resample_kernel=fir_taps(resample_kernel), num_fp16_res=int(num_fp16_res),
+            conv_clamp=None if conv_clamp is None else float(conv_clamp))
         rng = np.random.default_rng(seed)
         self.num_ws = num_ws_for(self.resolution)
         self.synthesis = SynthesisNetwork(
             dlatent_size, num_channels, resolution, fmap_base, fmap_decay, fmap_min, fmap_max,
-            architecture, nonlinearity, self._config["resample_kernel"], rng=rng, dtype=dtype)
+            architecture, nonlinearity, self._config["resample_kernel"], rng=rng, dtype=dtype,
+            num_fp16_res=num_fp16_res, conv_clamp=conv_clamp)
         self.mapping = MappingNetwork(
             latent_size, label_size, dlatent_size, self.num_ws, mapping_layers, mapping_fmaps,
             mapping_lrmul, mapping_nonlinearity, normalize_latents, dlatent_avg_beta, rng=rng,

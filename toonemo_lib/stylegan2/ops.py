@@ -37,6 +37,11 @@ def bias_act(x, bias=None, act="linear"):
     return x * gain if gain != 1.0 else x
 
 
+def clamp(x, limit=None):
+    """Clip to [-limit, limit] (stylegan2-ada's `conv_clamp`, which keeps float16 in range); None: as is."""
+    return x if limit is None else tf.clip_by_value(x, -float(limit), float(limit))
+
+
 def normalize_2nd_moment(x, eps=1e-8):
     """Scale each row to unit mean square (`G_mapping`'s 'Normalize' step)."""
     return x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=1, keepdims=True) + eps)
@@ -94,7 +99,13 @@ def downsample_2d(x, kernel, factor=2):
 
 
 def conv_2d(x, w):
-    """Stride-1 cross-correlation with zero SAME padding; `w` is [kh, kw, in, out]."""
+    """Stride-1 cross-correlation with zero SAME padding; `w` is [kh, kw, in, out].
+
+    Large 3x3 convolutions (the discriminator's) go through `fastconv`'s Winograd form.
+    """
+    if fastconv.fast_path(x, w, up=False, kernel=()) == "winograd":
+        return fastconv.winograd_conv_3x3(x, w, tf.ones([x.shape[0], w.shape[2]], x.dtype),
+                                          tf.ones([x.shape[0], w.shape[3]], x.dtype))
     return tf.nn.conv2d(x, w, strides=1, padding="SAME")
 
 
@@ -126,32 +137,44 @@ def upsample_conv_2d(x, w, kernel, factor=2):
     return upfirdn_2d(x, k, pad0=(p + 1) // 2 + factor - 1, pad1=p // 2 + 1)
 
 
-def modulated_conv_2d(x, weight, styles, demodulate=True, up=False, kernel=(1, 3, 3, 1)):
+def epilogue(noise, strength, bias, act, clamp_limit=None, dtype=tf.float32):
+    """A synthesis layer's noise, bias, activation and clamp as a `fastconv.Epilogue`."""
+    slope = {"linear": 1.0, "relu": 0.0, "lrelu": 0.2}[check_activation(act)]
+    return fastconv.Epilogue(None if noise is None else tf.cast(noise, dtype),
+                             tf.cast(strength, dtype), tf.cast(bias, dtype), slope,
+                             ACTIVATIONS[act][1], None if clamp_limit is None else float(clamp_limit))
+
+
+def modulated_conv_2d(x, weight, styles, demodulate=True, up=False, kernel=(1, 3, 3, 1),
+                      epilogue=None):
     """Modulated (and optionally demodulated) convolution: NVIDIA's `modulated_conv2d_layer`, non-fused.
 
     x: [N, H, W, in]; weight: [kh, kw, in, out] with the equalized-lr factor
     already applied; styles: [N, in].  Scaling the input channels by the style,
     convolving with the shared kernel and scaling the output channels by the
     per-sample demodulation factor equals convolving with per-sample kernels.
-    Large layers take one of `fastconv`'s faster forms of the same sum.
+    An `epilogue` (a synthesis layer's noise, bias and activation) is applied to
+    the result.  Large layers take one of `fastconv`'s faster forms of the same sum.
     """
     path = fastconv.fast_path(x, weight, up, kernel)
     if path is not None:
         scales = demodulation_factors(weight, styles) if demodulate else \
             tf.ones([x.shape[0], weight.shape[-1]], x.dtype)
         if path == "winograd":
-            return fastconv.winograd_conv_3x3(x, weight, styles, scales)
-        return fastconv.upsample_conv_phases(x, weight, styles, scales, kernel)
-    x = x * styles[:, None, None, :]
-    if up:
-        x = upsample_conv_2d(x, weight, kernel)
-    elif weight.shape[0] == 1 and weight.shape[1] == 1:
-        x = tf.einsum("nhwi,io->nhwo", x, weight[0, 0])
+            return fastconv.winograd_conv_3x3(x, weight, styles, scales, epilogue)
+        return fastconv.upsample_conv_phases(x, weight, styles, scales, kernel, epilogue)
+    if weight.shape[0] == 1 and weight.shape[1] == 1 and not up:
+        # 1x1 (ToRGB): scaling the small per-sample kernel is cheaper than scaling x.
+        kernels = styles[:, :, None] * weight[0, 0][None]
+        if demodulate:
+            kernels *= demodulation_factors(weight, styles)[:, None, :]
+        x = tf.einsum("nhwi,nio->nhwo", x, kernels)
     else:
-        x = conv_2d(x, weight)
-    if demodulate:
-        x = x * demodulation_factors(weight, styles)[:, None, None, :]
-    return x
+        x = x * styles[:, None, None, :]
+        x = upsample_conv_2d(x, weight, kernel) if up else conv_2d(x, weight)
+        if demodulate:
+            x = x * demodulation_factors(weight, styles)[:, None, None, :]
+    return x if epilogue is None else fastconv.apply_epilogue(x, epilogue)
 
 
 def demodulation_factors(weight, styles, eps=1e-8):
