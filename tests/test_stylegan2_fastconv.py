@@ -71,7 +71,7 @@ def test_fused_epilogue_and_its_gradients_match_the_layer_ops(monkeypatch, up):
     target = randn(2, size, size, 6, seed=3)
 
     def fast(x, w, s, d, noise, strength, bias):
-        e = ops.epilogue(noise, strength, bias, "lrelu", clamp_limit=1.5)
+        e = ops.layer_epilogue(noise, strength, bias, "lrelu", clamp_limit=1.5)
         if up:
             return fastconv.upsample_conv_phases(x, w, s, d, KERNEL, e)
         return fastconv.winograd_conv_3x3(x, w, s, d, e)
@@ -79,7 +79,7 @@ def test_fused_epilogue_and_its_gradients_match_the_layer_ops(monkeypatch, up):
     def plain(x, w, s, d, noise, strength, bias):
         xs = x * s[:, None, None, :]
         y = (ops.upsample_conv_2d(xs, w, KERNEL) if up else tf.nn.conv2d(xs, w, 1, "SAME"))
-        e = ops.epilogue(noise, strength, bias, "lrelu", clamp_limit=1.5)
+        e = ops.layer_epilogue(noise, strength, bias, "lrelu", clamp_limit=1.5)
         return fastconv.apply_epilogue(y * d[:, None, None, :], e)
 
     inputs = [x, w, styles, scales, noise, strength, bias]

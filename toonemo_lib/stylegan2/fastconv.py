@@ -1,8 +1,9 @@
-"""Faster forms of the synthesis network's large modulated convolutions, same arithmetic.
+"""Faster forms of StyleGAN2's large convolutions, same arithmetic.
 
-`ops.modulated_conv_2d` hands a layer here when it is large enough to pay
-(`fast_path`); the small layers, and every layer of the tiny course networks,
-keep the plain form.  Two rewrites, both exact up to float rounding:
+`ops.modulated_conv_2d` (the synthesis layers) and `ops.conv_2d` (the
+discriminator's 3x3 convolutions) hand a call here when it is large enough to pay
+(`fast_path`); small layers, and every layer of the tiny course networks, keep
+the plain form.  Two rewrites, both exact up to float rounding:
 
 - **3x3 convolutions as Winograd F(4x4, 3x3)** (Lavin & Gray, "Fast Algorithms
   for Convolutional Neural Networks", 2016).  Each 4x4 block of outputs is
@@ -18,12 +19,14 @@ keep the plain form.  Two rewrites, both exact up to float rounding:
   convolution library runs them as its fast forward kernels.
 
 The transforms (tiles, interleaving, the FIR filter) are sums of strided slices
-that XLA compiles into single loops (`jit_compile`), with the style modulation
-and the demodulation folded in; only the matrix products and convolutions run
-as TensorFlow's own kernels.  Large batches go through in chunks of a few
-samples (or bands of rows), which keeps the transformed tiles in cache.  Only
-float32 on a CPU takes these forms: on a GPU cuDNN chooses its own algorithms,
-and float16 would lose too much in the Winograd transforms.
+that XLA compiles into loops (`jit_compile`), with the style modulation, the
+demodulation and the layer's noise, bias and activation (`Epilogue`) folded in;
+only the matrix products and convolutions run as TensorFlow's own kernels.  Each
+form has its adjoint written out as its gradient (`tf.custom_gradient`), so
+projection and training run fast forms backwards too.  Large calls go through
+in pieces (a few samples, or bands of rows), which keeps the transformed tiles
+in cache.  Only float32 on a CPU takes these forms: on a GPU cuDNN chooses its
+own algorithms, and float16 would lose too much in the Winograd transforms.
 """
 
 import contextlib

@@ -128,7 +128,7 @@ class ModulatedConv2D(StyleGANLayer):
         return self.convolve(x, w)
 
     def convolve(self, x, w, epilogue=None):
-        """call() followed by an `ops.epilogue`, fused where the convolution allows.
+        """call() followed by an `ops.layer_epilogue`, fused where the convolution allows.
 
         A plain method: Keras' `__call__` takes no structure mixing tensors and numbers.
         """
@@ -163,7 +163,7 @@ class SynthesisLayer(StyleGANLayer):
         """`noise`: an explicit [N or 1, R, R, 1] noise image; it overrides `noise_mode`."""
         if noise is None:
             noise = self.noise(tf.shape(x)[0], noise_mode, x.dtype)
-        epilogue = ops.epilogue(noise, self.noise_strength, self.bias, self.activation,
+        epilogue = ops.layer_epilogue(noise, self.noise_strength, self.bias, self.activation,
                                 self.conv_clamp, x.dtype)
         return self.conv.convolve(x, w, epilogue)
 

@@ -137,7 +137,7 @@ def upsample_conv_2d(x, w, kernel, factor=2):
     return upfirdn_2d(x, k, pad0=(p + 1) // 2 + factor - 1, pad1=p // 2 + 1)
 
 
-def epilogue(noise, strength, bias, act, clamp_limit=None, dtype=tf.float32):
+def layer_epilogue(noise, strength, bias, act, clamp_limit=None, dtype=tf.float32):
     """A synthesis layer's noise, bias, activation and clamp as a `fastconv.Epilogue`."""
     slope = {"linear": 1.0, "relu": 0.0, "lrelu": 0.2}[check_activation(act)]
     return fastconv.Epilogue(None if noise is None else tf.cast(noise, dtype),
