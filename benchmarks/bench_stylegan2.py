@@ -96,7 +96,7 @@ def project_parts(G, D):
     import tensorflow as tf
 
     rng = np.random.RandomState(SEED)
-    res, num_ws = G.resolution, G.num_ws
+    res = G.resolution
     noise = [tf.Variable(layer.noise(1, "const", tf.float32), name=f"noise{i}")
              for i, layer in enumerate(G.synthesis.synthesis_layers())]
 
@@ -129,7 +129,6 @@ def project_parts(G, D):
             loss = tf.reduce_sum(D(img))
         return [tape.gradient(loss, img)]
 
-    assert num_ws == len(noise) + 1
     return {"G_fwd": (lambda b: randn(b, G.z_dim), g_fwd), "G_fwd_bwd": (mapped, g_fwd_bwd),
             "D_fwd": (lambda b: randn(b, res, res, 3), d_fwd),
             "D_fwd_bwd": (lambda b: randn(b, res, res, 3), d_fwd_bwd)}
