@@ -205,10 +205,14 @@ def epilogue_gradients(dy, y, scales, e):
     the clamp bit the gradient is zero anyway), so the forward pass stores nothing more.
     """
     positive = y > 0
-    dz = dy * tf.where(positive, e.gain, e.gain * e.slope)
+    linear = e.slope == 1 and e.gain == 1  # D's convolutions: dz is dy
+    dz = dy if linear else dy * tf.where(positive, e.gain, e.gain * e.slope)
     if e.clamp is not None:
         dz = tf.where(tf.abs(y) < e.clamp, dz, tf.zeros_like(dz))
-    z = tf.where(positive, y / e.gain, y / (e.gain * e.slope) if e.slope else tf.zeros_like(y))
+    if linear:
+        z = y
+    else:
+        z = tf.where(positive, y / e.gain, y / (e.gain * e.slope) if e.slope else tf.zeros_like(y))
     conv_scaled = z - e.noise * e.strength - e.bias
     dscales = tf.reduce_sum(dz * conv_scaled, axis=[1, 2]) / scales
     dnoise = sum_to_shape(dz * e.strength, e.noise.shape)
@@ -297,13 +301,10 @@ def adjoint_kernel(weight):
     return tf.transpose(tf.reverse(weight, axis=[0, 1]), [0, 1, 3, 2])
 
 
-def linear_epilogue(n, channels, dtype):
-    """No noise, no bias, no activation: the plain convolution."""
-    return Epilogue(None, tf.zeros([], dtype), tf.zeros([channels], dtype), slope=1.0, gain=1.0)
-
-
-def with_noise_tensor(e, dtype):
-    """The epilogue with zeros [1, 1, 1, 1] for no noise (a custom gradient takes tensors only)."""
+def full_epilogue(epilogue, channels, dtype):
+    """The epilogue with a tensor in every field a custom gradient takes: zeros [1, 1, 1, 1]
+    for no noise; no epilogue at all is the linear one (the plain convolution)."""
+    e = epilogue or Epilogue(None, tf.zeros([], dtype), tf.zeros([channels], dtype), 1.0, 1.0)
     return e if e.noise is not None else e._replace(noise=tf.zeros([1, 1, 1, 1], dtype))
 
 
@@ -313,7 +314,7 @@ def winograd_conv_3x3(x, weight, styles, scales, epilogue=None):
     Its gradient to x is the adjoint convolution, itself run through F(4x4, 3x3):
     differentiating the tile transforms op by op would cost twice the forward pass.
     """
-    e = with_noise_tensor(epilogue or linear_epilogue(x.shape[0], weight.shape[-1], x.dtype), x.dtype)
+    e = full_epilogue(epilogue, weight.shape[-1], x.dtype)
 
     @tf.custom_gradient
     def forward(x, weight, styles, scales, noise, strength, bias):
@@ -323,7 +324,7 @@ def winograd_conv_3x3(x, weight, styles, scales, epilogue=None):
         def grad(dy):
             g, dscales, dnoise, dstrength, dbias = epilogue_gradients(dy, y, scales, parts)
             dxs = winograd_sum(g, adjoint_kernel(weight), tf.ones_like(scales), tf.ones_like(styles),
-                               linear_epilogue(x.shape[0], x.shape[-1], x.dtype))
+                               full_epilogue(None, x.shape[-1], x.dtype))
             dweight = tf.raw_ops.Conv2DBackpropFilter(
                 input=x * styles[:, None, None, :], filter_sizes=tf.shape(weight), out_backprop=g,
                 strides=[1, 1, 1, 1], padding="SAME")
@@ -413,7 +414,7 @@ def fir_adjoint(g, taps):
 def upsample_conv_phases(x, weight, styles, scales, kernel, epilogue=None):
     """epilogue(ops.upsample_conv_2d(x * styles, weight, kernel) * scales), phase by phase (4-tap kernels)."""
     taps = tuple(float(t) for t in fir_taps_1d(kernel, 2))
-    e = with_noise_tensor(epilogue or linear_epilogue(x.shape[0], weight.shape[-1], x.dtype), x.dtype)
+    e = full_epilogue(epilogue, weight.shape[-1], x.dtype)
 
     @tf.custom_gradient
     def forward(x, weight, styles, scales, noise, strength, bias):
