@@ -88,6 +88,45 @@ def test_fused_epilogue_and_its_gradients_match_the_layer_ops(monkeypatch, up):
     assert_close(fast_out, plain_out, rtol=3e-5)
 
 
+@pytest.mark.parametrize("stride, pad, size", [(1, (2, 2), 12), (2, (1, 1), 12), (2, (2, 1), 11)])
+def test_one_pass_fir_and_its_adjoint_equal_upfirdn(stride, pad, size):
+    x, taps = randn(2, size, size + 2, 3), tuple(float(t) for t in fastconv.fir_taps_1d([1, 2, 3, 1], 1))
+    out_h, out_w = ((size + sum(pad) - 4) // stride + 1, (size + 2 + sum(pad) - 4) // stride + 1)
+    target = randn(2, out_h, out_w, 3, seed=3)
+
+    def plain(x):
+        return ops.upfirdn_2d(x, ops.fir_kernel_2d([1, 2, 3, 1]), down=stride, pad0=pad[0], pad1=pad[1])
+
+    fast = value_and_grads(lambda x: fastconv.fir_2d(x, taps, pad, stride), [x], target)
+    assert_close(fast, value_and_grads(plain, [x], target), rtol=1e-6)
+
+
+@pytest.mark.parametrize("act", ["linear", "lrelu"])
+def test_discriminator_convolutions_equal_the_plain_ones_and_their_gradients(act):
+    """conv_same, winograd_bias_act and conv_down (1x1 and 3x3), each with bias and activation."""
+    slope = ops.SLOPES[act]
+    x, w3, w1 = randn(2, 16, 12, 8), randn(3, 3, 8, 6, scale=0.2), randn(1, 1, 8, 6, scale=0.2)
+    bias = randn(6, seed=6)
+
+    def direct(x, w, b):
+        return fastconv.bias_act(tf.nn.conv2d(x, w, 1, "SAME"), b, slope)
+
+    def down(x, w, b):
+        with fastconv.plain_convolutions():
+            return ops.conv_downsample_2d(x, w, KERNEL, bias=b, slope=slope)
+
+    def down_fast(x, w, b):
+        return fastconv.conv_down(x, w, KERNEL, b, slope)
+
+    same, half = randn(2, 16, 12, 6, seed=3), randn(2, 8, 6, 6, seed=4)
+    for fast, plain, w, target in [
+            (lambda x, w, b: fastconv.conv_same(x, w, b, slope), direct, w3, same),
+            (lambda x, w, b: fastconv.winograd_bias_act(x, w, b, slope), direct, w3, same),
+            (down_fast, down, w3, half), (down_fast, down, w1, half)]:
+        assert_close(value_and_grads(fast, [x, w, bias], target),
+                     value_and_grads(plain, [x, w, bias], target), rtol=1e-5)
+
+
 def test_fast_forms_only_where_they_pay():
     large, w512 = tf.zeros([1, 64, 64, 128]), tf.zeros([3, 3, 128, 128])
     assert fastconv.fast_path(large, w512, up=False, kernel=KERNEL) == "winograd"
@@ -100,6 +139,14 @@ def test_fast_forms_only_where_they_pay():
     with fastconv.plain_convolutions():
         assert fastconv.fast_path(large, w512, up=False, kernel=KERNEL) is None
     assert fastconv.fast_path(large, w512, up=False, kernel=KERNEL) == "winograd"
+    # The discriminator's down-sampling convolutions, 3x3 and the 1x1 skip.
+    assert fastconv.fast_path(large, w512, False, KERNEL, down=True) == "blur"
+    assert fastconv.fast_path(large, tf.zeros([1, 1, 128, 256]), False, KERNEL, down=True) == "blur"
+    assert fastconv.fast_path(tf.zeros([8, 16, 16, 512]), w512, False, KERNEL, down=True) is None
+    assert fastconv.fast_path(tf.zeros([1, 64, 64, 64]), tf.zeros([3, 3, 64, 128]), False, KERNEL,
+                             down=True) is None
+    assert fastconv.fast_path(large, w512, False, [1, 1], down=True) is None
+    assert fastconv.fast_path(tf.cast(large, tf.float16), w512, False, KERNEL, down=True) is None
 
 
 @pytest.fixture
@@ -110,6 +157,7 @@ def everything_fast(monkeypatch):
     monkeypatch.setattr(fastconv, "WINOGRAD_CHUNK_VALUES", 16 * 16 * 16)
     monkeypatch.setattr(fastconv, "PHASES_MIN_SIZE", 8)
     monkeypatch.setattr(fastconv, "PHASES_CHUNK_PIXELS", 8 * 8)
+    monkeypatch.setattr(fastconv, "BLUR_MIN_SIZE", 8)
 
 
 def test_networks_with_fast_forms_match_the_plain_ones(everything_fast):
@@ -130,7 +178,20 @@ def test_networks_with_fast_forms_match_the_plain_ones(everything_fast):
         return tape.gradient(loss, [ws] + noise)
 
     def d_and_grads(img):
-        return value_and_grads(lambda x: D(x), [img], tf.ones([2, 1]))
+        """D's logits, their gradients to the image and the weights, and R1's to the weights
+        (a second-order gradient, through the gradients' own gradients)."""
+        with tf.GradientTape(persistent=True) as outer:
+            outer.watch(img)
+            with tf.GradientTape() as inner:
+                inner.watch(img)
+                logits = D(img)
+                total = tf.reduce_sum(logits)
+            r1 = tf.reduce_sum(tf.square(inner.gradient(total, img)))
+            loss = tf.reduce_sum(logits)
+        # R1's gradients to the kernels (to a bias it is zero: leaky ReLU is piecewise linear).
+        kernels = [v for v in D.trainable_weights if len(v.shape) > 1]
+        return ([logits, outer.gradient(loss, img)] + outer.gradient(loss, D.trainable_weights)
+                + outer.gradient(r1, kernels))
 
     fast_g, fast_d = g_and_grads(), d_and_grads(target)
     with fastconv.plain_convolutions():

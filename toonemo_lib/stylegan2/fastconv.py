@@ -12,11 +12,17 @@ the plain form.  Two rewrites, both exact up to float rounding:
   over channels, so a block costs 36 multiply-adds per (in, out) channel pair
   instead of 16 * 9 = 144: four times less work than a direct convolution.
 - **the up-sampling layer's transposed convolution split into its four output
-  phases.**  A stride-2 transposed 3x3 convolution writes even output rows from
+  phases** (also the gradient of the discriminator's down-sampling convolution,
+  which is its adjoint).  A stride-2 transposed 3x3 convolution writes even output rows from
   kernel rows 0 and 2 and odd rows from row 1 alone; each of the four
   (row, column) phases is an ordinary stride-1 convolution on the input grid
   with a 2x2, 2x1, 1x2 or 1x1 kernel.  Same multiply-adds, but the
   convolution library runs them as its fast forward kernels.
+
+The discriminator's FIR blur runs as two 1-D passes instead of a 2-D depthwise
+convolution, strided where only every second output is used, and every plain 3x3
+convolution's input gradient runs as a forward convolution with the adjoint kernel
+(oneDNN's backward-data kernels are 1.5-2x slower on a CPU).
 
 The transforms (tiles, interleaving, the FIR filter) are sums of strided slices
 that XLA compiles into loops (`jit_compile`), with the style modulation, the
@@ -59,10 +65,14 @@ TILE, BLOCK = 6, 4  # input tile and output block edge of F(4x4, 3x3)
 # (benchmarks/bench_stylegan2.py --layers): Winograd from 4,096 output pixels in a call
 # (64x64 at batch 1, 32x32 at batch 8) and 128 channels on both sides: below, the fixed
 # cost of the transforms outweighs the saved work.  The phase split from a 64x64 input.
-# Larger calls go through in pieces: Winograd's of about 2 M input values (8 MB; its
-# tiles are 2.25x that), the phase split's of 4,096 input pixels.
-WINOGRAD_MIN_PIXELS, WINOGRAD_MIN_CHANNELS, WINOGRAD_CHUNK_VALUES = 64 * 64, 128, 2**21
+# Larger calls go through in pieces: Winograd's of about 4 M input values (16 MB, half
+# the L3 cache; its tiles are 2.25x that; 2 M and 8 M were 5-40 % slower on the
+# discriminator's layers), the phase split's of 4,096 input pixels.
+WINOGRAD_MIN_PIXELS, WINOGRAD_MIN_CHANNELS, WINOGRAD_CHUNK_VALUES = 64 * 64, 128, 2**22
 PHASES_MIN_SIZE, PHASES_CHUNK_PIXELS = 64, 64 * 64
+# The discriminator's one-pass blur (and the phases as its down-sampling conv's gradient)
+# from a 32x32 input with 128 channels.
+BLUR_MIN_SIZE = 32
 
 
 _enabled = [True]
@@ -89,12 +99,27 @@ def on_gpu():
     return bool(tf.config.list_logical_devices("GPU"))
 
 
-def fast_path(x, weight, up, kernel):
-    """'winograd', 'phases' or None: the faster form for this layer, if one pays."""
+def enabled_for(x):
+    """Whether the fast forms may run on x at all: float32 of known shape on a CPU, not switched off."""
+    return (_enabled[-1] and tf.is_tensor(x) and x.shape.rank == 4 and None not in x.shape
+            and x.dtype == tf.float32 and not on_gpu())
+
+
+def fast_path(x, weight, up, kernel, down=False):
+    """'winograd', 'phases', 'blur' or None: the faster form for this layer, if one pays.
+
+    'blur' is the discriminator's down-sampling convolution (any kernel size) with
+    its separable blur, and the phases as the 3x3 kernel's gradient.
+    """
+    if not enabled_for(x):
+        return None
     n, h, w, _ = x.shape
     kh, kw, in_channels, out_channels = weight.shape
-    if (not _enabled[-1] or n is None or h is None or w is None or (kh, kw) != (3, 3)
-            or x.dtype != tf.float32 or on_gpu()):
+    if down:
+        return "blur" if (min(h, w) >= BLUR_MIN_SIZE and h % 2 == 0 and w % 2 == 0
+                          and in_channels >= WINOGRAD_MIN_CHANNELS and len(kernel) == 4
+                          and (kh, kw) in ((1, 1), (3, 3))) else None
+    if (kh, kw) != (3, 3):
         return None
     if up:
         return "phases" if min(h, w) >= PHASES_MIN_SIZE and len(kernel) == 4 else None
@@ -186,6 +211,8 @@ class Epilogue(NamedTuple):
 
 def apply_epilogue(x, e):
     """The epilogue on a convolution's output x (TensorFlow ops; XLA fuses them in the transforms)."""
+    if e is None:
+        return x
     if e.noise is not None:
         x = x + e.noise * e.strength
     x = x + e.bias
@@ -228,7 +255,7 @@ def sum_to_shape(t, shape):
 
 def epilogue_piece(e, part, row0, rows):
     """The epilogue of one piece (samples `part`, rows row0 .. row0+rows) of a call."""
-    noise = e.noise
+    noise = None if e is None else e.noise
     if noise is None:
         return e
     if noise.shape[0] != 1:
@@ -336,6 +363,70 @@ def winograd_conv_3x3(x, weight, styles, scales, epilogue=None):
     return forward(x, weight, styles, scales, e.noise, e.strength, e.bias)
 
 
+# The discriminator's layers fold their activation's gain into the kernel and the bias
+# (`EqualizedConv2D`), so what follows a convolution is act(z + bias) with act linear, relu
+# or leaky relu: TensorFlow's remapper fuses those ops into oneDNN's convolution, and their
+# gradient is one LeakyReluGrad pass.
+
+
+def bias_act(z, bias=None, slope=1.0):
+    """act(z + bias), act(z) = z for z > 0, else slope * z, as ops TensorFlow fuses into a convolution."""
+    if bias is not None:
+        z = tf.nn.bias_add(z, bias)
+    if slope == 1:
+        return z
+    return tf.nn.relu(z) if slope == 0 else tf.nn.leaky_relu(z, alpha=slope)
+
+
+def bias_act_backward(dy, y, slope):
+    """(gradient to z, to the bias) of y = bias_act(z, bias, slope), from y alone."""
+    dz = dy if slope == 1 else tf.raw_ops.LeakyReluGrad(gradients=dy, features=y, alpha=slope)
+    return dz, tf.reduce_sum(dz, axis=[0, 1, 2])
+
+
+def filter_gradient(x, weight, dz, stride, padding):
+    """The gradient to a convolution's kernel (oneDNN's backward-weights kernel)."""
+    return tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=tf.shape(weight), out_backprop=dz,
+                                           strides=[1, stride, stride, 1], padding=padding)
+
+
+def conv_same(x, weight, bias, slope=1.0):
+    """bias_act(tf.nn.conv2d(x, weight, 1, 'SAME'), bias, slope) for an odd kernel; its input
+    gradient is the forward convolution with the adjoint kernel, which oneDNN runs 1.5-2x
+    faster than its backward-data kernel."""
+    @tf.custom_gradient
+    def forward(x, weight, bias):
+        y = bias_act(tf.nn.conv2d(x, weight, 1, "SAME"), bias, slope)
+
+        def grad(dy):
+            dz, dbias = bias_act_backward(dy, y, slope)
+            return (tf.nn.conv2d(dz, adjoint_kernel(weight), 1, "SAME"),
+                    filter_gradient(x, weight, dz, 1, "SAME"), dbias)
+
+        return y, grad
+
+    return forward(x, weight, bias)
+
+
+def winograd_bias_act(x, weight, bias, slope=1.0):
+    """bias_act(conv2d(x, weight, SAME), bias, slope) through F(4x4, 3x3) (the discriminator's
+    3x3 layers); unlike `winograd_conv_3x3` its gradient has no styles' terms to pay for."""
+    ones_in, ones_out = tf.ones([x.shape[0], x.shape[-1]]), tf.ones([x.shape[0], weight.shape[-1]])
+
+    @tf.custom_gradient
+    def forward(x, weight, bias):
+        y = winograd_sum(x, weight, ones_in, ones_out, Epilogue(None, 0.0, bias, slope, 1.0))
+
+        def grad(dy):
+            dz, dbias = bias_act_backward(dy, y, slope)
+            dx = winograd_sum(dz, adjoint_kernel(weight), ones_out, ones_in, None)
+            return dx, filter_gradient(x, weight, dz, 1, "SAME"), dbias
+
+        return y, grad
+
+    return forward(x, weight, bias)
+
+
 def fir_taps_1d(kernel, gain):
     """The separable FIR's 1-D taps, normalised to sum `gain`, flipped for correlation."""
     k = np.asarray(kernel, dtype=np.float64)
@@ -395,20 +486,106 @@ def phases_sum(x, weight, scales, taps, epilogue):
     return out[0] if len(out) == 1 else tf.concat(out, axis=0)
 
 
+def fir_sum(x, taps, stride, rows, columns):
+    """sum_ab taps[a] taps[b] x[s*i + a, s*j + b] for i < rows, j < columns: the separable FIR
+    in one pass (two 1-D passes cost twice the memory traffic)."""
+    total = None
+    for a, row in zip(taps, strided_taps(x, 1, rows, stride, len(taps))):
+        for b, tap in zip(taps, strided_taps(row, 2, columns, stride, len(taps))):
+            term = tap * float(a * b)
+            total = term if total is None else total + term
+    return total
+
+
 @tf.function(jit_compile=True)
-def correlate(g, taps, axis):
-    """Full correlation with `taps` along one spatial axis (zero-padded by len(taps) - 1)."""
-    pad = [[0, 0]] * 4
-    pad[axis] = [len(taps) - 1] * 2
-    g = tf.pad(g, pad)
-    return combine([taps], strided_taps(g, axis, g.shape[axis] - len(taps) + 1, 1, len(taps)))[0]
+def fir_2d_compiled(x, taps, pad, stride):
+    """Correlation with the separable taps of x zero-padded by pad = (before, after) on both
+    spatial axes, keeping every stride-th output."""
+    x = tf.pad(x, [[0, 0], list(pad), list(pad), [0, 0]])
+    return fir_sum(x, taps, stride, (x.shape[1] - len(taps)) // stride + 1,
+                   (x.shape[2] - len(taps)) // stride + 1)
+
+
+@tf.function(jit_compile=True)
+def fir_2d_adjoint(dy, taps, pad, stride, height, width):
+    """The adjoint of `fir_2d_compiled` for an input of height x width, phase by phase.
+
+    On the padded grid dx[s v + r] = sum_m taps[r + s m] dy[v - m]: each of the s x s output
+    phases is a correlation of dy with every s-th tap, so no work goes to inserted zeros.
+    """
+    n, h, w, c = dy.shape
+    per_phase = -(-len(taps) // stride)
+    rows, cols = -(-(pad[0] + height) // stride), -(-(pad[0] + width) // stride)
+    dy = tf.pad(dy, [[0, 0], [per_phase - 1, max(0, rows - h)],
+                     [per_phase - 1, max(0, cols - w)], [0, 0]])
+
+    def phase_taps(r):  # reversed, for a correlation
+        return [taps[k] if k < len(taps) else 0.0
+                for k in (r + stride * (per_phase - 1 - m) for m in range(per_phase))]
+
+    phases = []
+    for r in range(stride):
+        row = []
+        for q in range(stride):
+            total = None
+            for a, ta in enumerate(phase_taps(r)):
+                for b, tb in enumerate(phase_taps(q)):
+                    if ta * tb:
+                        term = dy[:, a:a + rows, b:b + cols] * float(ta * tb)
+                        total = term if total is None else total + term
+            row.append(total)
+        phases.append(tf.reshape(tf.stack(row, axis=3), [n, rows, stride * cols, c]))
+    dx = tf.reshape(tf.stack(phases, axis=2), [n, stride * rows, stride * cols, c])
+    return dx[:, pad[0]:pad[0] + height, pad[0]:pad[0] + width]
+
+
+def fir_2d(x, taps, pad, stride=1):
+    """`fir_2d_compiled` with its adjoint as the gradient."""
+    @tf.custom_gradient
+    def forward(x):
+        def grad(dy):
+            return fir_2d_adjoint(dy, taps, pad, stride, x.shape[1], x.shape[2])
+        return fir_2d_compiled(x, taps, pad, stride), grad
+
+    return forward(x)
 
 
 def fir_adjoint(g, taps):
     """The adjoint of the phase split's FIR: [N, 2h, 2w, C] -> [N, 2h+1, 2w+1, C]."""
-    flipped = tuple(taps[::-1])
-    g = correlate(correlate(g, flipped, 1), flipped, 2)
-    return g[:, 1:-1, 1:-1]  # the FIR's one pixel of padding on each side
+    # Full correlation with the reversed taps, less the FIR's one pixel of padding each side.
+    return fir_2d_compiled(g, tuple(taps[::-1]), (len(taps) - 2, len(taps) - 2), 1)
+
+
+def conv_down(x, weight, kernel, bias=None, slope=1.0):
+    """bias_act(`ops.conv_downsample_2d`(x, weight, kernel), bias, slope): the discriminator's
+    FIR blur then a stride-2 convolution, the blur as one compiled pass.
+
+    A 1x1 kernel samples every second blurred pixel: the blur computes only those.  A 3x3
+    kernel's gradient to x is its adjoint, a stride-2 transposed convolution then the FIR:
+    the phase split of the generator's up-sampling layers.
+    """
+    taps = tuple(float(t) for t in fir_taps_1d(kernel, 1))
+    p = len(taps) - 2 + weight.shape[0] - 1
+    pad = ((p + 1) // 2, p // 2)
+    if weight.shape[0] == 1:
+        return bias_act(tf.nn.conv2d(fir_2d(x, taps, pad, stride=2), weight, 1, "VALID"), bias, slope)
+    if bias is None:
+        bias = tf.zeros([weight.shape[-1]], x.dtype)
+
+    @tf.custom_gradient
+    def forward(x, weight, bias):
+        blurred = fir_2d_compiled(x, taps, pad, 1)
+        y = bias_act(tf.nn.conv2d(blurred, weight, 2, "VALID"), bias, slope)
+
+        def grad(dy):
+            dz, dbias = bias_act_backward(dy, y, slope)
+            dx = phases_sum(dz, adjoint_kernel(weight), tf.ones([x.shape[0], x.shape[-1]]),
+                            tuple(reversed(taps)), None)
+            return dx, filter_gradient(blurred, weight, dz, 2, "VALID"), dbias
+
+        return y, grad
+
+    return forward(x, weight, bias)
 
 
 def upsample_conv_phases(x, weight, styles, scales, kernel, epilogue=None):

@@ -385,9 +385,10 @@ class DiscriminatorBlock(keras.layers.Layer):
         self.built = True
 
     def call(self, x):
-        t = self.skip(x)
-        x = self.conv1_down(self.conv0(x))
-        return (x + t) * (1 / np.sqrt(2))
+        # TF1 scales the sum (x + t) by 1/sqrt(2); the factor folded into both layers'
+        # gains (as stylegan2-ada does) saves a pass over the block's output.
+        t = self.skip(x, gain=np.sqrt(0.5))
+        return self.conv1_down(self.conv0(x), gain=np.sqrt(0.5)) + t
 
     def named_variables(self):
         return [("Conv0/weight", self.conv0.weight), ("Conv0/bias", self.conv0.bias),

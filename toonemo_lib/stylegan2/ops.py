@@ -19,6 +19,10 @@ ACTIVATIONS = {
     "lrelu": (lambda x: tf.nn.leaky_relu(x, alpha=0.2), float(np.sqrt(2))),
 }
 
+# The same activations as negative-side slopes (`fastconv`'s form); each is positively
+# homogeneous, act(g * z) = g * act(z) for g > 0, so a gain can move into the kernel.
+SLOPES = {"linear": 1.0, "relu": 0.0, "lrelu": 0.2}
+
 
 def check_activation(name):
     """Raise a ValueError for an activation TF1 StyleGAN2 code would not know here."""
@@ -98,26 +102,35 @@ def downsample_2d(x, kernel, factor=2):
     return upfirdn_2d(x, k, down=factor, pad0=(p + 1) // 2, pad1=p // 2)
 
 
-def conv_2d(x, w):
-    """Stride-1 cross-correlation with zero SAME padding; `w` is [kh, kw, in, out].
+def conv_2d(x, w, bias=None, slope=1.0):
+    """Stride-1 cross-correlation with zero SAME padding, `w` [kh, kw, in, out], then
+    `fastconv.bias_act` (the discriminator folds its activation's gain into w and bias).
 
     Large 3x3 convolutions (the discriminator's) go through `fastconv`'s Winograd form.
     """
     if fastconv.fast_path(x, w, up=False, kernel=()) == "winograd":
-        return fastconv.winograd_conv_3x3(x, w, tf.ones([x.shape[0], w.shape[2]], x.dtype),
-                                          tf.ones([x.shape[0], w.shape[3]], x.dtype))
-    return tf.nn.conv2d(x, w, strides=1, padding="SAME")
+        return fastconv.winograd_bias_act(x, w, zeros_if_none(bias, w), slope)
+    if fastconv.enabled_for(x) and w.shape[0] % 2 and w.shape[1] % 2:
+        return fastconv.conv_same(x, w, zeros_if_none(bias, w), slope)
+    return fastconv.bias_act(tf.nn.conv2d(x, w, strides=1, padding="SAME"), bias, slope)
 
 
-def conv_downsample_2d(x, w, kernel, factor=2):
-    """TF1 `conv_downsample_2d`: FIR blur with padding, then a stride-2 VALID conv.
+def zeros_if_none(bias, w):
+    """The bias, or zeros for each output channel of kernel w."""
+    return tf.zeros([w.shape[-1]], w.dtype) if bias is None else bias
+
+
+def conv_downsample_2d(x, w, kernel, factor=2, bias=None, slope=1.0):
+    """TF1 `conv_downsample_2d`: FIR blur with padding, then a stride-2 VALID conv; then `fastconv.bias_act`.
 
     The kernel is used as stored (not flipped), as in `conv_downsample_2d` (dnnlib/tflib/ops/upfirdn_2d.py).
     """
+    if factor == 2 and fastconv.fast_path(x, w, False, kernel, down=True) == "blur":
+        return fastconv.conv_down(x, w, kernel, bias, slope)
     k = fir_kernel_2d(kernel)
     p = (k.shape[0] - factor) + (w.shape[0] - 1)
     x = upfirdn_2d(x, k, pad0=(p + 1) // 2, pad1=p // 2)
-    return tf.nn.conv2d(x, w, strides=factor, padding="VALID")
+    return fastconv.bias_act(tf.nn.conv2d(x, w, strides=factor, padding="VALID"), bias, slope)
 
 
 def upsample_conv_2d(x, w, kernel, factor=2):
@@ -139,10 +152,10 @@ def upsample_conv_2d(x, w, kernel, factor=2):
 
 def layer_epilogue(noise, strength, bias, act, clamp_limit=None, dtype=tf.float32):
     """A synthesis layer's noise, bias, activation and clamp as a `fastconv.Epilogue`."""
-    slope = {"linear": 1.0, "relu": 0.0, "lrelu": 0.2}[check_activation(act)]
     return fastconv.Epilogue(None if noise is None else tf.cast(noise, dtype),
-                             tf.cast(strength, dtype), tf.cast(bias, dtype), slope,
-                             ACTIVATIONS[act][1], None if clamp_limit is None else float(clamp_limit))
+                             tf.cast(strength, dtype), tf.cast(bias, dtype),
+                             SLOPES[check_activation(act)], ACTIVATIONS[act][1],
+                             None if clamp_limit is None else float(clamp_limit))
 
 
 def modulated_conv_2d(x, weight, styles, demodulate=True, up=False, kernel=(1, 3, 3, 1),
