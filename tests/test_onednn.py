@@ -82,3 +82,13 @@ def test_importing_the_package_applies_this_machines_decision():
     expected = cpu.onednn_setting(cpu.read_cpu_flags(), platform.machine(), {})
     assert _onednn_after_import(env) == str(expected)
     assert _onednn_after_import({**env, "TF_ENABLE_ONEDNN_OPTS": "1"}) == "1"
+
+
+def test_importing_the_package_keeps_large_tensors_in_tensorflows_caching_allocator():
+    code = "import os, toonemo_lib; print(os.environ.get('TF_CPU_ALLOCATOR_USE_BFC'))"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
+    for given, expected in [(None, "true"), ("false", "false")]:
+        run_env = env if given is None else {**env, "TF_CPU_ALLOCATOR_USE_BFC": given}
+        out = subprocess.run([sys.executable, "-c", code], env=run_env, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        assert out == expected
