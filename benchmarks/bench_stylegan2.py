@@ -22,7 +22,10 @@ times NVIDIA's code on the same pickle.  Each side runs in a process of its own,
 (official, project, official, ...) for `rounds` rounds; a ratio is the median of the rounds'
 ratios, printed with their range.  Both sides run with MALLOC_MMAP_THRESHOLD_ and
 MALLOC_TRIM_THRESHOLD_ at 4 GiB (set here when unset): with glibc's defaults every large freed
-tensor goes back to the kernel and is page-faulted in again on the next call.
+tensor goes back to the kernel and is page-faulted in again on the next call.  TensorFlow's graph
+executor allocates on its worker threads, which those settings do not reach; the project side
+keeps its tensors in TensorFlow's caching allocator instead (`TF_CPU_ALLOCATOR_USE_BFC`, which
+importing toonemo_lib sets), as every user of the package gets.
 
 --plain times the project with its plain convolutions only (what `fastconv` buys);
 --layers times every synthesis layer in both forms instead.  No network access.

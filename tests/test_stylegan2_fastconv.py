@@ -104,7 +104,7 @@ def test_one_pass_fir_and_its_adjoint_equal_upfirdn(stride, pad, size):
 @pytest.mark.parametrize("act", ["linear", "lrelu"])
 def test_discriminator_convolutions_equal_the_plain_ones_and_their_gradients(act):
     """conv_same, winograd_bias_act and conv_down (1x1 and 3x3), each with bias and activation."""
-    slope = ops.SLOPES[act]
+    slope = ops.ACTIVATIONS[act][0]
     x, w3, w1 = randn(2, 16, 12, 8), randn(3, 3, 8, 6, scale=0.2), randn(1, 1, 8, 6, scale=0.2)
     bias = randn(6, seed=6)
 

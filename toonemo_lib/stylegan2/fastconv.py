@@ -1,9 +1,9 @@
-"""Faster forms of StyleGAN2's large convolutions, same arithmetic.
+"""Faster forms of StyleGAN2's convolutions, same arithmetic.
 
-`ops.modulated_conv_2d` (the synthesis layers) and `ops.conv_2d` (the
-discriminator's 3x3 convolutions) hand a call here when it is large enough to pay
-(`fast_path`); small layers, and every layer of the tiny course networks, keep
-the plain form.  Two rewrites, both exact up to float rounding:
+`ops.modulated_conv_2d` (the synthesis layers), `ops.conv_2d` and
+`ops.conv_downsample_2d` (the discriminator's) hand a call here when it is large
+enough to pay (`fast_path`); small layers, and every layer of the tiny course
+networks, keep the plain form.  Two rewrites, both exact up to float rounding:
 
 - **3x3 convolutions as Winograd F(4x4, 3x3)** (Lavin & Gray, "Fast Algorithms
   for Convolutional Neural Networks", 2016).  Each 4x4 block of outputs is
@@ -12,17 +12,18 @@ the plain form.  Two rewrites, both exact up to float rounding:
   over channels, so a block costs 36 multiply-adds per (in, out) channel pair
   instead of 16 * 9 = 144: four times less work than a direct convolution.
 - **the up-sampling layer's transposed convolution split into its four output
-  phases** (also the gradient of the discriminator's down-sampling convolution,
-  which is its adjoint).  A stride-2 transposed 3x3 convolution writes even output rows from
+  phases.**  A stride-2 transposed 3x3 convolution writes even output rows from
   kernel rows 0 and 2 and odd rows from row 1 alone; each of the four
   (row, column) phases is an ordinary stride-1 convolution on the input grid
   with a 2x2, 2x1, 1x2 or 1x1 kernel.  Same multiply-adds, but the
-  convolution library runs them as its fast forward kernels.
+  convolution library runs them as its fast forward kernels.  The
+  discriminator's down-sampling convolution is this layer's adjoint, so its
+  gradient runs phase by phase too.
 
-The discriminator's FIR blur runs as two 1-D passes instead of a 2-D depthwise
-convolution, strided where only every second output is used, and every plain 3x3
-convolution's input gradient runs as a forward convolution with the adjoint kernel
-(oneDNN's backward-data kernels are 1.5-2x slower on a CPU).
+The discriminator's FIR blur is one compiled pass instead of a depthwise
+convolution (strided where only every second output is used), and every plain
+odd convolution's input gradient is the forward convolution with the adjoint
+kernel: oneDNN's backward-data kernels are 1.5-2x slower on a CPU.
 
 The transforms (tiles, interleaving, the FIR filter) are sums of strided slices
 that XLA compiles into loops (`jit_compile`), with the style modulation, the
@@ -352,9 +353,7 @@ def winograd_conv_3x3(x, weight, styles, scales, epilogue=None):
             g, dscales, dnoise, dstrength, dbias = epilogue_gradients(dy, y, scales, parts)
             dxs = winograd_sum(g, adjoint_kernel(weight), tf.ones_like(scales), tf.ones_like(styles),
                                full_epilogue(None, x.shape[-1], x.dtype))
-            dweight = tf.raw_ops.Conv2DBackpropFilter(
-                input=x * styles[:, None, None, :], filter_sizes=tf.shape(weight), out_backprop=g,
-                strides=[1, 1, 1, 1], padding="SAME")
+            dweight = filter_gradient(x * styles[:, None, None, :], weight, g, 1, "SAME")
             return (dxs * styles[:, None, None, :], dweight, tf.reduce_sum(dxs * x, axis=[1, 2]),
                     dscales, dnoise, dstrength, dbias)
 
@@ -604,9 +603,7 @@ def upsample_conv_phases(x, weight, styles, scales, kernel, epilogue=None):
             # The adjoint of the transposed convolution is the stride-2 convolution.
             g = fir_adjoint(g, taps)
             dxs = tf.nn.conv2d(g, adjoint_kernel(weight), strides=2, padding="VALID")
-            dweight_t = tf.raw_ops.Conv2DBackpropFilter(
-                input=g, filter_sizes=tf.shape(adjoint_kernel(weight)), out_backprop=xs,
-                strides=[1, 2, 2, 1], padding="VALID")
+            dweight_t = filter_gradient(g, adjoint_kernel(weight), xs, 2, "VALID")
             return (dxs * styles[:, None, None, :], adjoint_kernel(dweight_t),
                     tf.reduce_sum(dxs * x, axis=[1, 2]), dscales, dnoise, dstrength, dbias)
 

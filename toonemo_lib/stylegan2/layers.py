@@ -96,10 +96,10 @@ class EqualizedConv2D(StyleGANLayer):
         bias instead of the output: one pass less, and the convolution, bias and
         activation fuse into one oneDNN call.
         """
-        gain = ops.ACTIVATIONS[self.activation][1] * gain
+        slope, act_gain = ops.ACTIVATIONS[self.activation]
+        gain *= act_gain
         w = tf.cast(self.weight, x.dtype) * (self.weight_coef * gain)
         bias = None if self.bias is None else tf.cast(self.bias, x.dtype) * gain
-        slope = ops.SLOPES[self.activation]
         if self.down:
             return ops.conv_downsample_2d(x, w, self.resample_kernel, bias=bias, slope=slope)
         return ops.conv_2d(x, w, bias, slope)

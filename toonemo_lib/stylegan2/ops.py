@@ -11,17 +11,12 @@ import tensorflow as tf
 
 from . import fastconv
 
-# Gains that TF1's fused_bias_act applies after each activation (`activation_funcs` in
-# NVlabs/stylegan2's dnnlib/tflib/ops/fused_bias_act.py).
-ACTIVATIONS = {
-    "linear": (lambda x: x, 1.0),
-    "relu": (tf.nn.relu, float(np.sqrt(2))),
-    "lrelu": (lambda x: tf.nn.leaky_relu(x, alpha=0.2), float(np.sqrt(2))),
-}
-
-# The same activations as negative-side slopes (`fastconv`'s form); each is positively
-# homogeneous, act(g * z) = g * act(z) for g > 0, so a gain can move into the kernel.
-SLOPES = {"linear": 1.0, "relu": 0.0, "lrelu": 0.2}
+# Each activation as (slope on the negative side, gain), the gain being what TF1's
+# fused_bias_act multiplies after it (`activation_funcs` in NVlabs/stylegan2's
+# dnnlib/tflib/ops/fused_bias_act.py).  All are positively homogeneous,
+# act(g * z) = g * act(z) for g > 0, so a gain can move into the kernel before them.
+ACTIVATIONS = {"linear": (1.0, 1.0), "relu": (0.0, float(np.sqrt(2))),
+               "lrelu": (0.2, float(np.sqrt(2)))}
 
 
 def check_activation(name):
@@ -34,10 +29,8 @@ def check_activation(name):
 
 def bias_act(x, bias=None, act="linear"):
     """Add a per-channel bias, apply the activation, multiply by its gain (NVIDIA's `fused_bias_act`)."""
-    if bias is not None:
-        x = x + tf.cast(bias, x.dtype)
-    fn, gain = ACTIVATIONS[act]
-    x = fn(x)
+    slope, gain = ACTIVATIONS[act]
+    x = fastconv.bias_act(x, None if bias is None else tf.cast(bias, x.dtype), slope)
     return x * gain if gain != 1.0 else x
 
 
@@ -154,7 +147,7 @@ def layer_epilogue(noise, strength, bias, act, clamp_limit=None, dtype=tf.float3
     """A synthesis layer's noise, bias, activation and clamp as a `fastconv.Epilogue`."""
     return fastconv.Epilogue(None if noise is None else tf.cast(noise, dtype),
                              tf.cast(strength, dtype), tf.cast(bias, dtype),
-                             SLOPES[check_activation(act)], ACTIVATIONS[act][1],
+                             *ACTIVATIONS[check_activation(act)],
                              None if clamp_limit is None else float(clamp_limit))
 
 
