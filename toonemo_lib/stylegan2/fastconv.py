@@ -109,8 +109,8 @@ def enabled_for(x):
 def fast_path(x, weight, up, kernel, down=False):
     """'winograd', 'phases', 'blur' or None: the faster form for this layer, if one pays.
 
-    'blur' is the discriminator's down-sampling convolution (any kernel size) with
-    its separable blur, and the phases as the 3x3 kernel's gradient.
+    'blur' is the discriminator's down-sampling convolution (1x1 or 3x3) with its
+    blur in one compiled pass, and the phases as the 3x3 kernel's gradient.
     """
     if not enabled_for(x):
         return None
@@ -233,7 +233,7 @@ def epilogue_gradients(dy, y, scales, e):
     the clamp bit the gradient is zero anyway), so the forward pass stores nothing more.
     """
     positive = y > 0
-    linear = e.slope == 1 and e.gain == 1  # D's convolutions: dz is dy
+    linear = e.slope == 1 and e.gain == 1  # a plain convolution (no epilogue): dz is dy
     dz = dy if linear else dy * tf.where(positive, e.gain, e.gain * e.slope)
     if e.clamp is not None:
         dz = tf.where(tf.abs(y) < e.clamp, dz, tf.zeros_like(dz))
