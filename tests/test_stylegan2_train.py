@@ -146,6 +146,30 @@ def test_freezed_layers_stay_put_and_ada_raises_p_when_d_always_says_real(discs)
     assert not trainer.is_finite({"loss_G": [0.7]})
 
 
+def test_warm_start_copies_the_smaller_pairs_shared_layers_and_leaves_the_new_ones():
+    small = Trainer(small_config(resolution=8), seed=5)
+    for i in range(2):  # trained a little, so its weights differ from any fresh initialisation
+        small.step(minibatch(coloured_discs(8, 8, seed=2), i, 4, 0, True))
+    fresh = Trainer(small_config(resolution=16), seed=0)
+    grown = Trainer(small_config(resolution=16), seed=0)
+    copied = grown.warm_start(small.G_ema, small.D)
+    assert copied["G"] == copied["Gs"] == len(small.G.tf1_variables())  # every G weight of the 8x8 net
+    assert copied["D"] == len(small.D.tf1_variables()) - 2  # all but FromRGB (weight, bias)
+    source, target = small.G_ema.tf1_variables(), grown.G_ema.tf1_variables()
+    for name in ("mapping/Dense0/weight", "synthesis/4x4/Conv/weight", "synthesis/8x8/ToRGB/weight"):
+        np.testing.assert_array_equal(target[name].numpy(), source[name].numpy())
+    untouched = fresh.G.tf1_variables()
+    for name in ("synthesis/16x16/Conv1/weight", "synthesis/16x16/ToRGB/weight"):
+        np.testing.assert_array_equal(grown.G.tf1_variables()[name].numpy(), untouched[name].numpy())
+    np.testing.assert_array_equal(grown.D.tf1_variables()["8x8/Conv0/weight"].numpy(),
+                                  small.D.tf1_variables()["8x8/Conv0/weight"].numpy())
+    np.testing.assert_array_equal(grown.D.tf1_variables()["16x16/FromRGB/weight"].numpy(),
+                                  fresh.D.tf1_variables()["16x16/FromRGB/weight"].numpy())
+    other = Trainer(config_preset("tiny", 8, batch=4))  # 64 channels: no shape matches
+    with pytest.raises(ValueError, match="does not fit this network"):
+        grown.warm_start(other.G, other.D)
+
+
 def test_freezed_refuses_more_layers_than_d_has():
     from toonemo_lib.stylegan2 import Discriminator
 
@@ -238,6 +262,11 @@ def test_cli_errors(discs32_zip, tiny_a, tmp_path, capsys):
     assert main(["train", "--data", str(small), "--out", str(tmp_path / "r"), "--metrics", "fidd"]) == 2
     with pytest.raises(SystemExit):
         main(["train", "--data", str(small), "--out", str(tmp_path / "r"), "--cfg", "huge"])
+    assert main(["train", "--data", str(small), "--out", str(tmp_path / "r"), "--resume", str(tiny_a),
+                 "--warm-start", "shipped-faces"]) == 1
+    assert "not both" in capsys.readouterr().err
+    assert main(["train", "--data", str(small), "--out", str(tmp_path / "r"), "--warm-start", "nothing.npz"]) == 1
+    assert "--warm-start nothing.npz" in capsys.readouterr().err
 
 
 def test_a_folder_with_another_run_is_refused(tmp_path):

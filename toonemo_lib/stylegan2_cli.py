@@ -34,6 +34,9 @@ def add_commands(subparsers) -> None:
     train.add_argument("--resume", default=None,
                        help="official TF1 pickle, snapshot .npz, a manifest name (ffhq1024), or shipped-faces "
                             "(the course's face model with the discriminator fitted for it)")
+    train.add_argument("--warm-start", default=None,
+                       help="start a new run at a higher resolution from a smaller trained pair: shipped-faces "
+                            "or a snapshot .npz (the weights whose names and shapes match are copied)")
     train.add_argument("--kimg", type=float, default=None, help="train until this many kimg")
     train.add_argument("--tick-kimg", type=float, default=4.0, help="kimg per tick (default 4)")
     train.add_argument("--snap", type=int, default=1, help="snapshot every N ticks (default 1)")
@@ -81,7 +84,8 @@ def run_train(args) -> int:
     from .stylegan2.train import train
 
     try:
-        train(args.data, args.out, cfg=args.cfg, resume=args.resume, kimg=args.kimg,
+        train(args.data, args.out, cfg=args.cfg, resume=args.resume,
+              warm_start=args.warm_start, kimg=args.kimg,
               tick_kimg=args.tick_kimg, snap=args.snap, batch=args.batch, gamma=args.gamma,
               mirror=args.mirror, aug=args.aug, p=args.p, freezed=args.freezed,
               metrics=args.metrics, extractors=metric_extractors(args.metrics),

@@ -127,6 +127,29 @@ class Trainer:
         Gs = Gs if Gs is not None else G
         assign_weights(self.G_ema, {k: v.numpy() for k, v in Gs.tf1_variables().items()}, "Gs")
 
+    def warm_start(self, G, D) -> dict:
+        """Start from a smaller trained pair (`G` at a lower resolution, its `D`).
+
+        Every weight of the pair must exist here with the same name and shape (the same
+        channel plan and latent size); they are copied (G into G and G_ema) and the new
+        resolution's layers stay as initialised, as progressive growing leaves them.  D's
+        FromRGB moves to the new top resolution, so it is never copied.  Returns how many
+        weights of each network were copied.
+        """
+        copied = {}
+        for label, target, source in (("G", self.G, G), ("Gs", self.G_ema, G), ("D", self.D, D)):
+            targets = target.tf1_variables()
+            values = {name: var.numpy() for name, var in source.tf1_variables().items() if "FromRGB" not in name}
+            for name, value in values.items():
+                if name not in targets or tuple(targets[name].shape) != value.shape:
+                    expected = tuple(targets[name].shape) if name in targets else "no such weight"
+                    raise ValueError(f"warm start: the {label} given does not fit this network: {name} is "
+                                     f"{value.shape} there, {expected} here (same preset and latent size needed)")
+            for name, value in values.items():
+                targets[name].assign(value)
+            copied[label] = len(values)
+        return copied
+
     def state_arrays(self) -> dict:
         """Optimizer slots and the random generator's state, by name."""
         arrays = {f"opt_G/{i:04d}": v.numpy() for i, v in enumerate(self.opt_G.variables)}
@@ -401,7 +424,7 @@ def minibatch(images, batch_idx, batch, seed, mirror):
 
 # What makes two runs the same run; kimg, ticks, snapshots and metrics may change on a rerun.
 IDENTITY = ("data_fingerprint", "resolution", "cfg", "batch", "gamma", "aug", "p", "mirror",
-            "freezed", "seed", "resume")
+            "freezed", "seed", "resume", "warm_start")
 
 
 def grid_shape(resolution: int) -> tuple[int, int]:
@@ -469,7 +492,19 @@ SHIPPED_RESUME = {"shipped-faces": "faces"}  # the course's face model with the 
 _last_trainer: dict = {}  # {run key: the Trainer of the last train() call}
 
 
-def train(data, out, *, cfg="auto", resume=None, kimg=None, tick_kimg=4.0, snap=1, batch=None,
+def warm_start_networks(source):
+    """(G, D) of a smaller pair to warm-start from: ``shipped-faces`` or a snapshot `.npz`."""
+    if str(source) in SHIPPED_RESUME:
+        G, D, _ = resume_networks(source)
+        return G, D
+    path = Path(str(source))
+    if path.suffix != ".npz" or not path.is_file():
+        raise FileNotFoundError(f"--warm-start {source}: give shipped-faces or a training snapshot .npz")
+    snap = load_snapshot(path)
+    return snap.Gs, snap.D
+
+
+def train(data, out, *, cfg="auto", resume=None, warm_start=None, kimg=None, tick_kimg=4.0, snap=1, batch=None,
           gamma=None, mirror=False, aug="ada", p=None, freezed=0, metrics=(), extractors=None,
           strategy="auto", seed=0, keep_last=None, keep=(), progress=True) -> pd.DataFrame:
     """Train (or continue training) into the run folder `out`; returns its `log.csv` as a table.
@@ -480,6 +515,8 @@ def train(data, out, *, cfg="auto", resume=None, kimg=None, tick_kimg=4.0, snap=
     pl_mean, p and the counters start afresh, as NVIDIA's code does).  `metrics` are ids of
     `metrics.METRICS`, computed at each snapshot into `log.csv`; the emotion stand-ins need
     `extractors` (`toonemo_lib.emotion_features.metric_extractors(metrics)`).
+    `warm_start` starts a new run at a higher resolution from a smaller trained pair
+    (`Trainer.warm_start`): ``shipped-faces`` or a snapshot.
     """
     from tqdm.auto import tqdm
 
@@ -487,6 +524,8 @@ def train(data, out, *, cfg="auto", resume=None, kimg=None, tick_kimg=4.0, snap=
     images = load_training_images(data)
     resolution = images.shape[1]
     base = resume_networks(resume) if resume is not None else None
+    if resume is not None and warm_start is not None:
+        raise ValueError("give --resume (same resolution) or --warm-start (a smaller pair), not both")
     if base is not None and base[0].resolution != resolution:
         raise ValueError(f"the data set is {resolution}x{resolution} but {resume} is a "
                          f"{base[0].resolution}x{base[0].resolution} network: build the data "
@@ -507,7 +546,8 @@ def train(data, out, *, cfg="auto", resume=None, kimg=None, tick_kimg=4.0, snap=
     identity = dict(data_fingerprint=data_fingerprint(images), resolution=resolution, cfg=cfg,
                     batch=config.batch, gamma=config.gamma, aug=aug, p=p, mirror=bool(mirror),
                     freezed=int(freezed), seed=int(seed),
-                    resume=None if resume is None else str(resume))
+                    resume=None if resume is None else str(resume),
+                    warm_start=None if warm_start is None else str(warm_start))
     check_same_run(out, identity)
     suite = None
     if metrics:
@@ -536,6 +576,10 @@ def train(data, out, *, cfg="auto", resume=None, kimg=None, tick_kimg=4.0, snap=
     else:
         if base is not None:
             trainer.load_networks(*base)
+        if warm_start is not None:
+            copied = trainer.warm_start(*warm_start_networks(warm_start))
+            if progress:
+                tqdm.write(f"warm start from {warm_start}: copied {copied} weights")
         tick = 0
         runs.atomic_write_json(out / runs.CONFIG, dict(identity, data=str(data)))
         cols = grid_shape(resolution)[0]
@@ -623,7 +667,7 @@ def check_same_run(out, identity) -> None:
         if list_snapshots(out).shape[0]:
             raise RunMismatchError(f"{out} holds snapshots but no {runs.CONFIG}")
         return
-    differs = {k: (recorded.get(k), identity[k]) for k in IDENTITY if recorded.get(k) != identity[k]}
+    differs = {k: (recorded.get(k), identity.get(k)) for k in IDENTITY if recorded.get(k) != identity.get(k)}
     if differs:
         lines = ", ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in differs.items())
         raise RunMismatchError(f"{out} holds another run ({lines}); choose a new --out folder")
