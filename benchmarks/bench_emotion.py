@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-import toonemo_lib  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before TensorFlow loads)
+from toonemo_lib.cpu import describe_cpu  # (the package's TensorFlow settings before TensorFlow loads)
 from toonemo_lib.datasets.samples import list_samples, load_sample
 from toonemo_lib.emotion.recognize import SHIPPED_MODEL, EmotionRecognizer
 from toonemo_lib.faces.quality import (detection_table, drifting_face_frames, faceless_frames, matches,
@@ -213,6 +213,7 @@ def main():
 
     recognizer = EmotionRecognizer(args.model)
     by_tensorflow = EmotionRecognizer(args.model, backend="tensorflow")
+    print(describe_cpu())
     print(f"TensorFlow {tf.__version__}, OpenCV {cv2.__version__}, CPU, model {recognizer.model_path.name} "
           f"(input {recognizer.resolution}x{recognizer.resolution}), {recognizer.backend} backend, "
           f"median of {args.runs} runs")

@@ -9,7 +9,14 @@ recipe's network (``SHIPPED_RECIPE``: mini-Xception x2 wide at 48x48), compiles 
 training does, warms up on a few steps (tracing is not timed), then times ``--steps``
 training steps of batch ``--batch`` on random faces.  Prints images per second for each
 round, the median per setting, and the ratio on / off.  On CPUs with AVX-512 oneDNN
-crashed this training (see ``toonemo_lib.cpu``): run this only where that is not so.
+crashes this training (see ``toonemo_lib.cpu``): there, time it only with ``--crash-check``.
+
+    python benchmarks/bench_onednn.py --crash-check 5
+
+repeats the crash instead: ``--crash-check N`` fresh processes per setting each train the
+mini-Xception for two epochs of random faces with a validation pass (Keras ``fit``, as
+``toonemo_lib.emotion.train`` does), and the exit status of each is printed (0 done,
+-6 abort from glibc's "double free", -11 segfault).
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ import os
 import statistics
 import subprocess
 import sys
+
+from toonemo_lib.cpu import describe_cpu
 
 CHILD = r"""
 import json, sys, time
@@ -41,6 +50,30 @@ for _ in range(steps):
 print(json.dumps({"images_per_s": steps * batch / (time.perf_counter() - start)}))
 """
 
+CRASH_CHILD = r"""
+import numpy as np
+import keras
+from toonemo_lib.emotion.models import build_model
+
+rng = np.random.default_rng(0)
+x = rng.uniform(-1, 1, (2048, 48, 48, 1)).astype("float32")
+y = keras.utils.to_categorical(rng.integers(0, 7, 2048), 7).astype("float32")
+model = build_model("mini", input_shape=(48, 48, 1), blocks=4)
+model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+model.fit(x, y, batch_size=64, epochs=2, validation_split=0.1, verbose=0)
+"""
+
+
+def crash_check(runs: int) -> None:
+    """Exit statuses of `runs` mini-Xception trainings per oneDNN setting."""
+    for setting in ("1", "0"):
+        env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": setting, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        codes = [subprocess.run([sys.executable, "-c", CRASH_CHILD], env=env, capture_output=True).returncode
+                 for _ in range(runs)]
+        crashed = sum(code != 0 for code in codes)
+        print(f"oneDNN {'on ' if setting == '1' else 'off'}: exit statuses {codes}: {crashed} of {runs} crashed",
+              flush=True)
+
 
 def measure(onednn: str, steps: int, batch: int) -> float:
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -54,7 +87,13 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--crash-check", type=int, default=0, metavar="N",
+                        help="instead of timing, train N times per setting and print who crashed")
     args = parser.parse_args(argv)
+    print(describe_cpu(onednn=False), flush=True)
+    if args.crash_check:
+        crash_check(args.crash_check)
+        return 0
     results = {"0": [], "1": []}
     for round_ in range(args.rounds):
         for setting in ("0", "1") if round_ % 2 == 0 else ("1", "0"):

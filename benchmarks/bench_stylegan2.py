@@ -234,6 +234,10 @@ def main():
     parser.add_argument("--layers", action="store_true", help="per-layer fast vs plain forms")
     parser.add_argument("--side", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.side is None:
+        from toonemo_lib.cpu import describe_cpu
+
+        print(describe_cpu(), flush=True)
 
     if args.side:  # a child process of this script
         return run_project_side(json.loads(args.side))

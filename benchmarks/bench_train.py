@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-import toonemo_lib  # noqa: F401  (oneDNN setting before TensorFlow loads)
+from toonemo_lib.cpu import describe_cpu  # (the package's TensorFlow settings before TensorFlow loads)
 from toonemo_lib.datasets.synthetic import coloured_discs
 from toonemo_lib.stylegan2.loss import config_preset
 from toonemo_lib.stylegan2.train import Trainer
@@ -83,6 +83,9 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--minibatches", type=int, default=16)
     args = parser.parse_args()
+    import tensorflow as tf
+
+    print(json.dumps(dict(cpu=describe_cpu(), tensorflow=tf.__version__)), flush=True)
     for cfg in args.configs:
         for resolution in args.resolutions:
             ours = bench(cfg, resolution, args.batch, args.runs, args.minibatches)

@@ -70,4 +70,5 @@ run(spec["minibatches"])  # warm-up
 seconds = statistics.median(run(spec["minibatches"]) for _ in range(spec["runs"]))
 img_s = spec["minibatches"] * batch / seconds
 print(json.dumps(dict(impl="official-pytorch", resolution=res, batch=batch, img_s=round(img_s, 2),
-                      sec_per_kimg=round(1000 / img_s, 1), torch_threads=torch.get_num_threads())))
+                      sec_per_kimg=round(1000 / img_s, 1), torch=torch.__version__,
+                      torch_threads=torch.get_num_threads())))

@@ -5,7 +5,11 @@ from pathlib import Path
 
 import pytest
 
-import toonemo_lib  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before TensorFlow loads)
+from toonemo_lib.cpu import apply_onednn_setting
+
+# The suite trains emotion networks in its own processes: oneDNN off there on AVX-512 CPUs,
+# before TensorFlow loads (toonemo_lib/cpu.py).  test_onednn.py checks the default path.
+apply_onednn_setting(emotion_training=True)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

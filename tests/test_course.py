@@ -36,15 +36,14 @@ def tiny_course(tmp_path, monkeypatch):
 
 
 def test_run_course_executes_in_order_and_reports_failures(tiny_course, tmp_path, monkeypatch):
-    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)  # the machine's decision, passed on
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
     summary = course.run_course("smoke", tmp_path / "reports", folder=tiny_course)
     assert summary["notebook"].tolist() == ["01_ok.ipynb", "02_fails.ipynb"]
     assert summary["status"].tolist() == ["ok", "failed"]
     assert "ValueError: the data folder is empty" in summary.loc[1, "error"]
     out = tmp_path / "reports" / "smoke"
     records = read_records(out / "01_ok.ipynb")
-    onednn = cpu.onednn_setting(cpu.read_cpu_flags(), platform.machine(), {})  # "0" on AVX-512, else None
-    assert records == {"profile": "smoke", "onednn": onednn}  # parameters injected, kernel environment passed on
+    assert records == {"profile": "smoke", "onednn": None}  # parameters injected; oneDNN as TensorFlow has it
     assert (out / "01_ok" / "made.txt").read_text() == "smoke"
     assert (out / "01_ok.html").stat().st_size > 1000 and (out / "02_fails.html").exists()
     assert "x.toonemo.record" not in (out / "01_ok.html").read_text()
@@ -85,16 +84,16 @@ def test_the_users_onednn_choice_reaches_the_kernels(tiny_course, tmp_path, monk
     assert read_records(tmp_path / "01_ok.ipynb")["onednn"] == "1"
 
 
-def test_kernel_environment_applies_the_onednn_decision(monkeypatch):
-    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+def test_only_the_notebook_that_trains_emotion_networks_switches_onednn_off(monkeypatch, tmp_path):
     monkeypatch.setattr(cpu, "read_cpu_flags", lambda path=None: frozenset({"avx2", "avx512f"}))
     monkeypatch.setattr(platform, "machine", lambda: "x86_64")
-    course.kernel_environment()
-    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
-    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
-    monkeypatch.setattr(cpu, "read_cpu_flags", lambda path=None: frozenset({"avx2"}))
-    course.kernel_environment()
-    assert "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+    for notebook, expected in (("01", None), ("03", None), ("05", "0")):
+        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+        course.start(notebook, "smoke", tmp_path / notebook)
+        assert os.environ.get("TF_ENABLE_ONEDNN_OPTS") == expected, notebook
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    course.start("05", "smoke", tmp_path / "05")
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"
 
 
 def test_a_long_notebook_reports_its_elapsed_time_and_section(tmp_path, monkeypatch, capsys):

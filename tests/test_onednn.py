@@ -1,6 +1,7 @@
 """The oneDNN decision: off on x86 CPUs with AVX-512 only, and the user's own setting always wins."""
 
 import os
+from pathlib import Path
 import platform
 import subprocess
 import sys
@@ -42,15 +43,17 @@ def test_cpu_flags_are_read_from_the_first_processor():
     (ARM_CPUINFO, "aarch64", None),
     ("", "arm64", None),               # macOS: no /proc/cpuinfo, not x86
 ])
-def test_onednn_is_off_only_on_avx512(cpuinfo, machine, expected):
-    assert cpu.onednn_setting(cpu.cpu_flags(cpuinfo), machine, environ={}) == expected
+def test_onednn_is_off_only_for_emotion_training_on_avx512(cpuinfo, machine, expected):
+    flags = cpu.cpu_flags(cpuinfo)
+    assert cpu.onednn_setting(flags, machine, environ={}, emotion_training=True) == expected
+    assert cpu.onednn_setting(flags, machine, environ={}) is None  # StyleGAN2 and everything else: on
 
 
 @pytest.mark.parametrize("users_choice", ["0", "1", ""])
 def test_the_users_own_setting_always_wins(users_choice):
     environ = {"TF_ENABLE_ONEDNN_OPTS": users_choice}
-    assert cpu.onednn_setting(cpu.cpu_flags(AVX512_CPUINFO), "x86_64", environ) is None
-    assert cpu.onednn_setting(cpu.cpu_flags(AVX2_CPUINFO), "x86_64", environ) is None
+    for flags in (cpu.cpu_flags(AVX512_CPUINFO), cpu.cpu_flags(AVX2_CPUINFO)):
+        assert cpu.onednn_setting(flags, "x86_64", environ, emotion_training=True) is None
 
 
 def test_apply_sets_the_variable_only_when_needed(monkeypatch, tmp_path):
@@ -59,29 +62,60 @@ def test_apply_sets_the_variable_only_when_needed(monkeypatch, tmp_path):
     monkeypatch.setattr(cpu, "CPUINFO", fake)
     monkeypatch.setattr(platform, "machine", lambda: "x86_64")
     environ = {}
-    assert cpu.apply_onednn_setting(environ) == "0" and environ == {"TF_ENABLE_ONEDNN_OPTS": "0"}
-    environ = {"TF_ENABLE_ONEDNN_OPTS": "1"}
-    assert cpu.apply_onednn_setting(environ) is None and environ == {"TF_ENABLE_ONEDNN_OPTS": "1"}
-    fake.write_text(AVX2_CPUINFO)
+    assert cpu.apply_onednn_setting(environ, emotion_training=True) == "0" and environ == {"TF_ENABLE_ONEDNN_OPTS": "0"}
     environ = {}
     assert cpu.apply_onednn_setting(environ) is None and environ == {}
+    environ = {"TF_ENABLE_ONEDNN_OPTS": "1"}
+    assert cpu.apply_onednn_setting(environ, emotion_training=True) is None and environ == {"TF_ENABLE_ONEDNN_OPTS": "1"}
+    fake.write_text(AVX2_CPUINFO)
+    environ = {}
+    assert cpu.apply_onednn_setting(environ, emotion_training=True) is None and environ == {}
+
+
+@pytest.mark.parametrize("value, enabled", [(None, True), ("1", True), ("0", False), ("false", False), ("True", True)])
+def test_onednn_enabled_reads_the_variable_as_tensorflow_does(value, enabled):
+    assert cpu.onednn_enabled({} if value is None else {"TF_ENABLE_ONEDNN_OPTS": value}) is enabled
 
 
 def test_no_cpuinfo_means_no_avx512(tmp_path):
     assert cpu.read_cpu_flags(tmp_path / "absent") == frozenset()
 
 
-def _onednn_after_import(env):
-    code = "import os, toonemo_lib; print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))"
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
+def _onednn_in(env, code):
+    """TF_ENABLE_ONEDNN_OPTS as a fresh process sees it after `code`, and TensorFlow's own oneDNN state."""
+    probe = (code + "\nimport os\nfrom tensorflow.python.util import _pywrap_util_port as port\n"
+             "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'), port.IsMklEnabled())")
+    return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip().splitlines()[-1]
 
 
-def test_importing_the_package_applies_this_machines_decision():
+AVX512_HERE = cpu.has_avx512(cpu.read_cpu_flags(), platform.machine())
+
+
+def test_stylegan2_runs_with_onednn_on_and_emotion_training_with_it_off_on_avx512():
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-    expected = cpu.onednn_setting(cpu.read_cpu_flags(), platform.machine(), {})
-    assert _onednn_after_import(env) == str(expected)
-    assert _onednn_after_import({**env, "TF_ENABLE_ONEDNN_OPTS": "1"}) == "1"
+    # The StyleGAN2 path (and everything but emotion training) keeps TensorFlow's default.
+    assert _onednn_in(env, "import toonemo_lib.stylegan2") == "None True"
+    # `python -m toonemo_lib.emotion.train`'s guard, run before TensorFlow loads:
+    guarded = "from toonemo_lib.cpu import apply_onednn_setting\napply_onednn_setting(emotion_training=True)"
+    assert _onednn_in(env, guarded) == ("0 False" if AVX512_HERE else "None True")
+    assert _onednn_in({**env, "TF_ENABLE_ONEDNN_OPTS": "1"}, guarded) == "1 True"  # the user's choice wins
+
+
+def test_the_emotion_trainer_warns_when_tensorflow_loaded_with_onednn_on(monkeypatch):
+    from toonemo_lib.emotion import train as emotion_train
+
+    monkeypatch.setattr(emotion_train, "emotion_training_at_risk", lambda: True)
+    with pytest.warns(RuntimeWarning, match="TF_ENABLE_ONEDNN_OPTS=0"):
+        emotion_train.warn_if_onednn_may_crash()
+
+
+def test_emotion_training_entry_points_apply_the_guard_before_tensorflow():
+    for module in ("train", "grid_tuner"):
+        text = (Path(cpu.__file__).parent / "emotion" / f"{module}.py").read_text()
+        first_import = min(text.index(line) for line in ("\nimport keras", "\nfrom toonemo_lib.emotion.")
+                           if line in text)
+        assert text.index("apply_onednn_setting(emotion_training=True)") < first_import, module
 
 
 def test_importing_the_package_keeps_large_tensors_in_tensorflows_caching_allocator():

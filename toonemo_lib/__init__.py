@@ -2,13 +2,8 @@
 
 import os as _os
 
-from .cpu import apply_onednn_setting as _apply_onednn_setting
-
-# TensorFlow reads TF_ENABLE_ONEDNN_OPTS only when it is first imported, so the decision
-# is applied here, before any module of the package imports it: oneDNN off on AVX-512
-# CPUs, where it crashed training small SeparableConv2D networks; TensorFlow's default
-# elsewhere; a user who exported the variable keeps their own choice (see cpu.py).
-_apply_onednn_setting()
+# oneDNN stays as TensorFlow has it (on, on x86): only the entry points that train emotion
+# networks switch it off on AVX-512 CPUs, where it crashed there (see cpu.py).
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # TensorFlow's caching (BFC) allocator on the CPU too: with the default one, every large
 # tensor a graph allocates comes as fresh pages from the kernel and is page-faulted in

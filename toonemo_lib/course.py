@@ -56,6 +56,10 @@ NOTEBOOKS = (
 )
 
 
+# Notebooks that train emotion networks: their kernels run with oneDNN off on AVX-512 CPUs.
+EMOTION_TRAINING_NOTEBOOKS = ("05",)
+
+
 def start(notebook: str, profile: str, output_dir) -> tuple[dict, Path]:
     """The first call of every notebook: ``settings, out_dir = start("05", PROFILE, OUTPUT_DIR)``.
 
@@ -70,9 +74,12 @@ def start(notebook: str, profile: str, output_dir) -> tuple[dict, Path]:
     from IPython.display import display
 
     from .config import SEED
+    from .cpu import apply_onednn_setting
     from .environment import check_environment, quiet_tensorflow
 
     settings = get_profile(profile).settings(notebook)  # a wrong profile fails first, naming the valid ones
+    if notebook[:2] in EMOTION_TRAINING_NOTEBOOKS:  # before TensorFlow loads: see cpu.py
+        apply_onednn_setting(emotion_training=True)
     quiet_tensorflow()
     import keras
 
@@ -126,12 +133,8 @@ def ensure_kernel() -> str:
 
 def kernel_environment() -> None:
     """Environment the notebook kernels inherit."""
-    from .cpu import apply_onednn_setting
     from .environment import quiet_tensorflow
 
-    # The kernels import TensorFlow themselves: give them this machine's oneDNN decision
-    # (off on AVX-512 CPUs, see cpu.py), unless the user exported their own choice.
-    apply_onednn_setting()
     quiet_tensorflow(native=False)  # TF_CPP_MIN_LOG_LEVEL for the kernels; each notebook's start() filters the rest
 
     # An exported Agg backend makes figures vanish from executed notebooks; the

@@ -29,6 +29,11 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+if __name__ == "__main__":  # this process trains emotion networks: oneDNN's crash guard, before TensorFlow loads
+    from toonemo_lib.cpu import apply_onednn_setting
+
+    apply_onednn_setting(emotion_training=True)
+
 import pandas as pd
 
 from toonemo_lib.emotion.models import TrainConfig

@@ -25,8 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from pathlib import Path
 from typing import Optional
+
+if __name__ == "__main__":  # this process trains emotion networks: oneDNN's crash guard, before TensorFlow loads
+    from toonemo_lib.cpu import apply_onednn_setting
+
+    apply_onednn_setting(emotion_training=True)
 
 import keras
 import numpy as np
@@ -34,6 +40,7 @@ import pandas as pd
 
 from toonemo_lib import runs
 from toonemo_lib.config import EMOTIONS, SEED
+from toonemo_lib.cpu import emotion_training_at_risk
 from toonemo_lib.emotion.models import TrainConfig, build_for
 from toonemo_lib.emotion.pipeline import augmented_copies, class_weights, make_dataset, preprocess_faces
 
@@ -167,11 +174,21 @@ class _StateWriter(keras.callbacks.Callback):
         runs.write_state(self.run_dir, epochs_done=epoch + 1, done=False)
 
 
+def warn_if_onednn_may_crash() -> None:
+    """Warn when TensorFlow was loaded with oneDNN on, on an AVX-512 CPU (see `toonemo_lib.cpu`)."""
+    if emotion_training_at_risk():
+        warnings.warn("TensorFlow was loaded with oneDNN on and this CPU has AVX-512, where oneDNN's convolution "
+                      "gradient crashed training emotion networks (double free). If this process dies, start it "
+                      "with TF_ENABLE_ONEDNN_OPTS=0 (or train with python -m toonemo_lib.emotion.train)",
+                      RuntimeWarning, stacklevel=3)
+
+
 def train(config: TrainConfig, data: dict, run_dir, verbose: int = 1) -> pd.DataFrame:
     """Train ``config`` on ``data["train"]``, validating on ``data["val"]``; returns the log.
 
     ``data`` maps split names to (uint8 images N x H x W, int labels).
     """
+    warn_if_onednn_may_crash()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     state = runs.read_state(run_dir)
