@@ -18,7 +18,7 @@ from toonemo_lib.stylegan2 import load_official_pickle
 from toonemo_lib.stylegan2.loss import config_preset
 from toonemo_lib.stylegan2.snapshot import list_snapshots, load_snapshot, snapshot_name
 from toonemo_lib.stylegan2.train import (RunMismatchError, Trainer, check_same_run, freeze_layers,
-                                         minibatch, minibatch_indices, train)
+                                         load_training_images, minibatch, minibatch_indices, train)
 from toonemo_lib.stylegan2_cli import PRESET_NAMES
 
 
@@ -247,6 +247,22 @@ def test_cli_fine_tunes_tiny_a_then_continues_the_run(tiny_a, discs32_zip, tmp_p
         "synthesis/32x32/Conv1/weight"].numpy())
 
 
+def test_a_carried_run_continues_in_a_new_run_folder(discs32_zip, tmp_path):
+    """What a run longer than a session does: refresh its carry folder at every snapshot, lose
+    its run folder with the session, continue from the carry folder in the next."""
+    carry = tmp_path / "checkpoints" / "discs"
+    args = ["train", "--data", str(discs32_zip), "--cfg", "tiny", "--batch", "4", "--tick-kimg", "0.016",
+            "--carry", str(carry)]
+    assert main(args + ["--out", str(tmp_path / "session1"), "--kimg", "0.032"]) == 0
+    kept = sorted(p.name for p in carry.iterdir())
+    assert kept == ["config.json", "log.csv", "network-snapshot-000000.032.npz"]  # the newest snapshot alone
+    assert main(args + ["--out", str(tmp_path / "session2"), "--kimg", "0.048"]) == 0
+    log = pd.read_csv(tmp_path / "session2" / "log.csv")
+    assert log["kimg"].tolist() == pytest.approx([0.004, 0.02, 0.032, 0.048])  # continued, not restarted
+    assert load_snapshot(list_snapshots(carry)["path"].iloc[-1]).state["cur_nimg"] == 48
+    assert len(list_snapshots(carry)) == 1
+
+
 def test_cli_errors(discs32_zip, tiny_a, tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "nothing.zip"), "--out", str(tmp_path / "r")]) == 1
     assert "no data set" in capsys.readouterr().err
@@ -267,6 +283,24 @@ def test_cli_errors(discs32_zip, tiny_a, tmp_path, capsys):
     assert "not both" in capsys.readouterr().err
     assert main(["train", "--data", str(small), "--out", str(tmp_path / "r"), "--warm-start", "nothing.npz"]) == 1
     assert "--warm-start nothing.npz" in capsys.readouterr().err
+
+
+def test_fer2013_data_spec_gives_training_and_publictest_as_rgb_at_the_asked_size(tmp_path, monkeypatch):
+    from toonemo_lib.datasets.fer2013 import write_fer2013_npz
+
+    grey = (np.arange(5 * 48 * 48) % 251).astype(np.uint8).reshape(5, 48, 48)
+    labels = np.arange(5) % 7
+    splits = {"train": (grey[:3], labels[:3]), "val": (grey[3:], labels[3:])}
+    monkeypatch.setenv("TOONEMO_FER2013", str(write_fer2013_npz(tmp_path / "fer.npz", splits)))
+    faces = load_training_images("fer2013:16")
+    assert faces.shape == (5, 16, 16, 3) and faces.dtype == np.uint8
+    assert (faces[..., 0] == faces[..., 2]).all()  # grey stored as RGB
+    np.testing.assert_array_equal(load_training_images("fer2013:48")[..., 1], grey)
+    with pytest.raises(ValueError, match="fer2013:64"):
+        load_training_images("fer2013:big")
+    monkeypatch.setenv("TOONEMO_FER2013", str(tmp_path / "absent.npz"))
+    with pytest.raises(FileNotFoundError, match="TOONEMO_FER2013"):
+        load_training_images("fer2013:64")
 
 
 def test_a_folder_with_another_run_is_refused(tmp_path):

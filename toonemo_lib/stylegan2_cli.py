@@ -27,7 +27,8 @@ def add_commands(subparsers) -> None:
                     "network (--resume) on it.  Running the same command again continues the "
                     "run from its newest snapshot; a larger --kimg trains on.",
         epilog="exit status: 0 done, 1 a failure while training, 2 a usage error")
-    train.add_argument("--data", required=True, help="TFRecords folder or stylegan2-ada .zip")
+    train.add_argument("--data", required=True,
+                       help="TFRecords folder, stylegan2-ada .zip, or fer2013:R (FER2013's faces at R x R)")
     train.add_argument("--out", required=True, help="run folder (snapshots, grids, log.csv)")
     train.add_argument("--cfg", default="auto", choices=PRESET_NAMES,
                        help="base configuration (stylegan2-ada's, plus tiny/small for CPU)")
@@ -52,6 +53,9 @@ def add_commands(subparsers) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--keep-last", type=int, default=None,
                        help="keep only the newest K snapshots (plus --keep)")
+    train.add_argument("--carry", default=None,
+                       help="a folder that keeps the run between sessions (e.g. data/checkpoints/faces64): the "
+                            "run continues from it when it is ahead, and its newest snapshot is copied there")
     train.add_argument("--keep", default="", help="kimg of snapshots never to delete, e.g. 12,16")
     train.set_defaults(func=run_train)
 
@@ -90,7 +94,7 @@ def run_train(args) -> int:
               mirror=args.mirror, aug=args.aug, p=args.p, freezed=args.freezed,
               metrics=args.metrics, extractors=metric_extractors(args.metrics),
               strategy=args.strategy, seed=args.seed,
-              keep_last=args.keep_last, keep=args.keep)
+              keep_last=args.keep_last, keep=args.keep, carry=args.carry)
     except (OSError, ValueError, RuntimeError) as err:
         print(f"toonemo train: error: {err}", file=sys.stderr)
         return 1

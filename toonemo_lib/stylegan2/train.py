@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -368,12 +369,23 @@ class Trainer:
 def load_training_images(path) -> np.ndarray:
     """All images of a data set (a TFRecords folder or file, or a stylegan2-ada zip), uint8 NHWC.
 
+    ``fer2013:R`` (e.g. ``fer2013:64``) is FER2013's Training and PublicTest faces at R x R,
+    stored as RGB (`datasets.fer2013.generator_faces`), from the copy `find_fer2013` finds
+    (``TOONEMO_FER2013``): the course's face models train on it without writing a data set.
+
     The fine-tuning sets of this course are a few hundred images, so they are held in
     memory: the order of minibatches then depends on the minibatch counter alone, which
     is what makes a resumed run exact.
     """
     from ..datasets.tfrecords import read_tfrecords, read_zip
 
+    name, _, size = str(path).partition(":")
+    if name == "fer2013" and size:
+        from ..datasets.fer2013 import generator_faces, load_fer2013, require_fer2013
+
+        if not size.isdigit() or int(size) < 4:  # "fer2013:" alone, or a size no network has
+            raise ValueError(f"--data {path}: write fer2013:R with the resolution R, e.g. fer2013:64")
+        return generator_faces(load_fer2013(require_fer2013()), int(size))
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no data set at {path}: build one with `toonemo dataset` "
@@ -506,7 +518,7 @@ def warm_start_networks(source):
 
 def train(data, out, *, cfg="auto", resume=None, warm_start=None, kimg=None, tick_kimg=4.0, snap=1, batch=None,
           gamma=None, mirror=False, aug="ada", p=None, freezed=0, metrics=(), extractors=None,
-          strategy="auto", seed=0, keep_last=None, keep=(), progress=True) -> pd.DataFrame:
+          strategy="auto", seed=0, keep_last=None, keep=(), carry=None, progress=True) -> pd.DataFrame:
     """Train (or continue training) into the run folder `out`; returns its `log.csv` as a table.
 
     Running the same call again continues from the newest snapshot; a folder that holds
@@ -516,7 +528,9 @@ def train(data, out, *, cfg="auto", resume=None, warm_start=None, kimg=None, tic
     `metrics.METRICS`, computed at each snapshot into `log.csv`; the emotion stand-ins need
     `extractors` (`toonemo_lib.emotion_features.metric_extractors(metrics)`).
     `warm_start` starts a new run at a higher resolution from a smaller trained pair
-    (`Trainer.warm_start`): ``shipped-faces`` or a snapshot.
+    (`Trainer.warm_start`): ``shipped-faces`` or a snapshot.  `carry` is a folder that keeps
+    the run between sessions (`carry_run`, `continue_carried_run`): the run continues from
+    it when it is ahead of `out`, and it is refreshed at every snapshot.
     """
     from tqdm.auto import tqdm
 
@@ -548,6 +562,8 @@ def train(data, out, *, cfg="auto", resume=None, warm_start=None, kimg=None, tic
                     freezed=int(freezed), seed=int(seed),
                     resume=None if resume is None else str(resume),
                     warm_start=None if warm_start is None else str(warm_start))
+    if carry is not None:
+        continue_carried_run(carry, out)
     check_same_run(out, identity)
     suite = None
     if metrics:
@@ -591,7 +607,9 @@ def train(data, out, *, cfg="auto", resume=None, warm_start=None, kimg=None, tic
 
     total_nimg = int(round(config.kimg * 1000))
     rows = log.to_dict("records") if len(log) else []
-    taken = set(snapshots["name"])
+    # Every name the run ever used, pruned or carried ones too: a later snapshot within the same
+    # kimg must not take a bare name that sorts it before the earlier ones.
+    taken = set(snapshots["name"]) | {row["snapshot"] for row in rows if isinstance(row.get("snapshot"), str)}
     start = time.perf_counter() - (rows[-1]["seconds"] if rows else 0.0)
     while trainer.cur_nimg < total_nimg:
         # NVIDIA's tick 0 is the first minibatch alone; then a tick every tick_kimg.
@@ -625,6 +643,8 @@ def train(data, out, *, cfg="auto", resume=None, warm_start=None, kimg=None, tic
             prune_snapshots(out, keep_last, keep)
         rows.append(row)
         runs.atomic_write_text(out / runs.LOG, pd.DataFrame(rows).to_csv(index=False))
+        if carry is not None and row["snapshot"]:
+            carry_run(out, carry)
         if progress:
             tqdm.write(tick_line(row))
         tick += 1
@@ -671,6 +691,55 @@ def check_same_run(out, identity) -> None:
     if differs:
         lines = ", ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in differs.items())
         raise RunMismatchError(f"{out} holds another run ({lines}); choose a new --out folder")
+
+
+CARRY_MAX_BYTES = 15 * 2**20  # what one commit may add to the repository
+
+
+def carry_run(out, carry) -> Path:
+    """Copy what continues the run in `out` -- its newest snapshot (networks, optimiser and loop
+    state), config.json and log.csv -- into `carry`, replacing the older snapshot there.
+
+    A run longer than a session lives between sessions in such a folder (committed under
+    ``data/checkpoints/<run>/``); `continue_carried_run` brings it back.  Refuses a snapshot
+    over 15 MiB, what one commit may carry.
+    """
+    out, carry = Path(out), Path(carry)
+    newest = list_snapshots(out)["path"].iloc[-1]
+    size = newest.stat().st_size
+    if size > CARRY_MAX_BYTES:
+        raise ValueError(f"{newest.name} is {size / 2**20:.1f} MiB: a carried snapshot is at most "
+                         f"{CARRY_MAX_BYTES / 2**20:.0f} MiB (use a smaller configuration)")
+    carry.mkdir(parents=True, exist_ok=True)
+    for name in (runs.CONFIG, runs.LOG):
+        runs.atomic_write_text(carry / name, (out / name).read_text())
+    part = carry / (newest.name + ".part")
+    part.write_bytes(newest.read_bytes())
+    os.replace(part, carry / newest.name)
+    for old in list_snapshots(carry)["path"]:
+        if old.name != newest.name:
+            old.unlink()
+    return carry / newest.name
+
+
+def continue_carried_run(carry, out) -> bool:
+    """Bring a carried run (`carry_run`) into the run folder `out` when it is ahead of `out`'s
+    own snapshots; returns whether it did."""
+    carry, out = Path(carry), Path(out)
+    carried, own = list_snapshots(carry), list_snapshots(out)  # empty for a missing folder
+    if not len(carried):
+        return False
+    if len(own) and own["kimg"].iloc[-1] >= carried["kimg"].iloc[-1]:
+        return False
+    for name in (runs.CONFIG, runs.LOG):
+        if not (carry / name).is_file():
+            raise FileNotFoundError(f"{carry} holds a snapshot but no {name}: not a carried run")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (runs.CONFIG, runs.LOG):
+        runs.atomic_write_text(out / name, (carry / name).read_text())
+    snapshot = carried["path"].iloc[-1]
+    (out / snapshot.name).write_bytes(snapshot.read_bytes())
+    return True
 
 
 def prune_snapshots(out, keep_last, keep) -> None:
