@@ -127,3 +127,62 @@ def test_the_shipped_pair_blends_and_exports_with_a_matching_discriminator(tmp_p
     blended = blend_generators(models.structure, models.texture, 16)
     path = save_official_pickle(models.structure, models.structure_D, blended, tmp_path / "blend.pkl")
     assert max_abs_difference(load_official_pickle(path).Gs, blended) == 0
+
+
+# --------------------------------------------------------------------------- toonemo toonify
+
+
+def test_toonemo_toonify_writes_the_photo_and_each_step_beside_it(photo, tmp_path, capsys):
+    from toonemo_lib.cli import main
+    from toonemo_lib.images import write_image, read_image
+
+    source = write_image(tmp_path / "photo.png", photo)
+    out = tmp_path / "out" / "toon.png"
+    assert main(["toonify", str(source), str(out), "--profile", "smoke", "--steps", "3"]) == 0
+    said = capsys.readouterr().out
+    assert "shipped pair" in said or "course's own small pair" in said  # says which models drew it
+    pasted = read_image(out)
+    assert pasted.shape == photo.shape
+    aligned, toon = read_image(tmp_path / "out" / "toon.aligned.png"), read_image(tmp_path / "out" / "toon.toon.png")
+    assert aligned.shape == toon.shape == (32, 32, 3)
+    assert np.load(tmp_path / "out" / "toon.latent.npy").shape == (8, 64)  # W+ of the shipped face model
+    assert not np.array_equal(pasted, photo)
+    corners = (slice(0, 40), slice(0, 40))  # far from the face: the photo as it was
+    np.testing.assert_array_equal(pasted[corners], photo[corners])
+
+
+def test_toonemo_toonify_all_faces_toonifies_each_face(tmp_path):
+    from toonemo_lib.cli import main
+    from toonemo_lib.images import write_image
+
+    two = np.hstack([load_sample("faces/lfw_00.png"), load_sample("faces/lfw_01.png")])
+    two = np.kron(two, np.ones((3, 3, 1), np.uint8))  # the LFW samples are small: 3x for the detector
+    source = write_image(tmp_path / "two.png", two)
+    assert main(["toonify", str(source), str(tmp_path / "two_toon.png"), "--profile", "smoke", "--steps", "2",
+                 "--all-faces"]) == 0
+    for face in (1, 2):
+        assert (tmp_path / f"two_toon.face{face}.toon.png").is_file()
+        assert (tmp_path / f"two_toon.face{face}.latent.npy").is_file()
+
+
+def test_toonemo_toonify_errors(tmp_path, capsys):
+    from toonemo_lib.cli import main
+    from toonemo_lib.images import write_image
+
+    blank = write_image(tmp_path / "blank.png", np.full((200, 200, 3), 200, np.uint8))
+    for flags in ([], ["--all-faces"]):
+        assert main(["toonify", str(blank), str(tmp_path / "o.png"), "--profile", "smoke", "--steps", "2", *flags]) == 1
+        assert "no face" in capsys.readouterr().err
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    assert main(["toonify", str(broken), str(tmp_path / "o.png"), "--profile", "smoke"]) == 1
+    assert "broken.png" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
+    usage = [(["--base", str(blank)], "go together"), (["--steps", "0"], "--steps"),
+             (["--blend-resolution", "12"], "power of two")]
+    for flags, message in usage:
+        assert main(["toonify", str(blank), str(tmp_path / "o.png"), *flags]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["toonify", str(blank), str(blank)]) == 2  # never over the photo
+    assert "differ from PHOTO" in capsys.readouterr().err
+    assert main(["toonify", str(blank), str(tmp_path / "o.gif")]) == 2

@@ -9,6 +9,7 @@
     toonemo video IN.mp4 OUT.mp4 [--every 10] [--profile smoke|cpu|gpu] [--no-toonify] [--emoji DIR]
     toonemo webcam [--camera 0 | --source FILE] [--emoji DIR] [--headless --max-frames N]
     toonemo emoji PHOTO OUT_DIR [--profile smoke|cpu|gpu] [--base PKL --toon PKL] [--strength S]
+    toonemo toonify PHOTO OUT.png [--profile smoke|cpu|gpu] [--base PKL --toon PKL] [--all-faces] ...
 
 Exit status, the same for every sub-command: 0 success; 1 a failure while working (a
 missing or unreadable input, a failed notebook, nothing written or downloaded, a model
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Optional
 
 from .config import NOTEBOOKS_DIR, PROFILES, get_profile
-from . import expressions_cli, stylegan2_cli
+from . import expressions_cli, stylegan2_cli, toonify_cli
 from .datasets import cli as datasets_cli
 from .emotion import cli as emotion_cli
 from .video import cli as video_cli
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     stylegan2_cli.add_commands(commands)  # `toonemo train --data ... --out ...`
     video_cli.add_commands(commands)  # `toonemo video IN OUT` and `toonemo webcam`
     expressions_cli.add_commands(commands)  # `toonemo emoji PHOTO OUT_DIR`
+    toonify_cli.add_commands(commands)  # `toonemo toonify PHOTO OUT.png`
     return parser
 
 
