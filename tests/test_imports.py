@@ -1,4 +1,4 @@
-"""The package's import graph: no cycles, and data flows one way down the floors (DESIGN.md).
+"""The package's import graph: no cycles, and data flows one way down the floors (ARCHITECTURE.md, "Floors").
 
 The graph is read from the source with ``ast``, lazy imports inside functions included
 (a cycle that only closes at call time is still a cycle); imports under

@@ -1,4 +1,4 @@
-"""Every notebook follows DESIGN.md's "Notebook conventions", read from the committed file.
+"""Every notebook follows ARCHITECTURE.md's "Notebook conventions", read from the committed file.
 
 The order of the first code cells: the Colab install cell (the same text in every notebook, at
 most 6 lines), the ``parameters`` cell, then one start call ``start("NN", PROFILE, OUTPUT_DIR)``.

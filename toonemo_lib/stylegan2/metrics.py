@@ -219,7 +219,7 @@ class MetricSuite:
             if kind == "inception" and kind not in self.extractors:
                 self.extractors[kind] = InceptionFeatures(inception_weights, batch_size=batch_size)
             elif kind not in self.extractors:
-                # The emotion model sits beside this package, not below it (DESIGN.md's floors).
+                # The emotion model sits beside this package, not below it (ARCHITECTURE.md, "Floors").
                 raise ValueError(f"{self.metric_ids} needs the emotion stand-in: pass extractors="
                                  "{'emotion': toonemo_lib.emotion_features.EmotionFeatures()}")
         self._real = {}  # kind -> (features, mu, sigma), computed on first call
