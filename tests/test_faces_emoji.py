@@ -1,7 +1,7 @@
 """The personal emoji: background removal, feathered alpha, crop, PNG with transparency.
 
 The synthetic faces are composed here (faces/ must not import datasets/): a cartoon face
-drawn on its flat background tells us its exact foreground (everything the flood fill from
+drawn on its plain background tells us its exact foreground (everything the flood fill from
 the corner does not reach), which is then pasted on a cluttered background.
 """
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from toonemo_lib.datasets.samples import load_sample
-from toonemo_lib.datasets.synthetic import draw_cartoon_face
+from toonemo_lib.datasets.synthetic import cartoon_foreground, draw_cartoon_face
 from toonemo_lib.faces import emoji
 from toonemo_lib.faces.detect import largest_face
 from toonemo_lib.images import read_image
@@ -20,11 +20,8 @@ BACKGROUNDS = ("tiles", "stripes", "gradient")
 
 
 def known_foreground(face: np.ndarray) -> np.ndarray:
-    """The face's pixels (bool): all but the flat background reached from the top-left corner."""
-    flooded = np.zeros((face.shape[0] + 2, face.shape[1] + 2), np.uint8)
-    cv2.floodFill(face.copy(), flooded, (0, 0), (0, 0, 0), (12, 12, 12), (12, 12, 12),
-                  4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (255 << 8))
-    return flooded[1:-1, 1:-1] == 0
+    """The face's pixels (bool): all but the background (flat, two-tone or a gradient) reached from the corners."""
+    return cartoon_foreground(face)
 
 
 def cluttered_background(kind: str, seed: int) -> np.ndarray:
@@ -97,7 +94,7 @@ def test_the_centred_prior_finds_a_generated_face_without_a_detection():
 
 def test_a_given_box_is_used_as_it_is():
     image, truth = composed_face(1, "stripes")
-    box = (60, 65, 80, 80)
+    box = (50, 70, 100, 100)  # brows to chin of this face, as a face detector would frame it
     steps = emoji.personal_emoji(image, box=box)
     assert steps.box == box and steps.box_source == "given"
     assert iou(steps.mask, truth) >= 0.9

@@ -5,7 +5,14 @@ import pytest
 
 from toonemo_lib.config import EMOTIONS
 from toonemo_lib.datasets.samples import load_sample
-from toonemo_lib.generator_quality import expression_mix, haar_face_share, quality_table, sample_faces
+from toonemo_lib.generator_quality import (
+    VARIETY_FEATURES,
+    expression_mix,
+    haar_face_share,
+    mean_pairwise_distance,
+    quality_table,
+    sample_faces,
+)
 from toonemo_lib.stylegan2.demo import tiny_generator
 
 
@@ -53,3 +60,56 @@ def test_quality_table_compares_generated_faces_with_the_real_ones(lfw_faces):
     assert table.loc["real FER2013", "fed_emotion"] == pytest.approx(0.0, abs=1e-3)
     assert (table.loc[table.index[1:], "fed_emotion"] > 1.0).all()      # an untrained net draws no faces
     assert table[list(EMOTIONS)].sum(axis=1).round(6).eq(1.0).all()
+
+
+# ---------------------------------------------------------------------------- variety
+
+
+@pytest.mark.parametrize("feature", VARIETY_FEATURES)
+def test_a_repeated_face_has_no_variety_and_different_faces_have_some(feature, lfw_faces):
+    repeated = np.repeat(lfw_faces[:1], 5, axis=0)
+    assert mean_pairwise_distance(repeated, feature) == pytest.approx(0.0, abs=1e-6)
+    assert mean_pairwise_distance(lfw_faces, feature) > 0.05
+    assert mean_pairwise_distance(lfw_faces[..., 0], feature) > 0   # grey faces are accepted too
+
+
+def test_thumbnail_rms_is_the_rms_difference_of_two_flat_images():
+    black, white = np.zeros((32, 32, 3), np.uint8), np.full((32, 32, 3), 255, np.uint8)
+    half = np.full((32, 32, 3), 51, np.uint8)   # 0.2 of the way
+    assert mean_pairwise_distance(np.stack([black, white]), "thumbnail_rms") == pytest.approx(1.0)
+    # three pairs: 1.0, 0.2, 0.8
+    assert mean_pairwise_distance(np.stack([black, white, half]), "thumbnail_rms") == pytest.approx(2.0 / 3)
+
+
+def test_variety_refuses_an_unknown_feature_and_a_lone_face(lfw_faces):
+    with pytest.raises(ValueError, match="unknown feature"):
+        mean_pairwise_distance(lfw_faces, "pixels")
+    with pytest.raises(ValueError, match="at least two"):
+        mean_pairwise_distance(lfw_faces[:1])
+    with pytest.raises(ValueError, match="uint8"):
+        mean_pairwise_distance(lfw_faces.astype(np.float32))
+
+
+def test_laplacian_sharpness_ranks_a_blurred_set_below_the_original():
+    import cv2
+
+    from toonemo_lib.datasets.synthetic import synthetic_faces
+    from toonemo_lib.generator_quality import laplacian_sharpness
+
+    faces, _ = synthetic_faces(20, size=64, seed=2)
+    blurred = np.stack([cv2.GaussianBlur(face, (0, 0), 1.5) for face in faces])
+    assert laplacian_sharpness(faces) > 3 * laplacian_sharpness(blurred) > 0
+    assert laplacian_sharpness(np.full((3, 64, 64, 3), 128, np.uint8)) == 0
+    with pytest.raises(ValueError, match="uint8"):
+        laplacian_sharpness(faces.astype(np.float32))
+
+
+def test_mix_distance_is_total_variation():
+    from toonemo_lib.generator_quality import mix_distance
+
+    a = {"Happy": 0.5, "Sad": 0.5, "Angry": 0.0}
+    assert mix_distance(a, a) == 0
+    assert mix_distance(a, {"Angry": 1.0, "Happy": 0.0, "Sad": 0.0}) == pytest.approx(1.0)
+    assert mix_distance(a, {"Happy": 0.3, "Sad": 0.5, "Angry": 0.2}) == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="different classes"):
+        mix_distance(a, {"Happy": 1.0})

@@ -39,7 +39,7 @@ from PIL import Image
 from ..config import EMOTIONS, SEED
 from .curate import dhash, hamming
 from .samples import list_samples, sample_path
-from .synthetic import draw_cartoon_face
+from .synthetic import cartoon_foreground, draw_cartoon_face
 
 ITEM_COLUMNS = ["path", "page", "kind", "expected", "copy_of"]
 # What each kind of planted item should become; `outcomes` checks it.
@@ -75,8 +75,7 @@ def cartoon_scene(index: int, side: int, rng: np.random.Generator) -> tuple[np.n
     canvas = (c0 * (1 - t) + c1 * t).clip(0, 255).astype(np.uint8)
     size = max(16, int(min(h, w) * rng.uniform(0.6, 0.95)))
     face = draw_cartoon_face(EMOTIONS[index % len(EMOTIONS)], size, seed=int(rng.integers(2**31)))
-    # The face's own background is flat: everything that differs from its corner is the face.
-    mask = np.abs(face.astype(int) - face[0, 0].astype(int)).sum(axis=2) > 12
+    mask = cartoon_foreground(face)  # all but the face's own plain background
     mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(bool)
     y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
     full_mask = np.zeros((h, w), bool)
