@@ -66,6 +66,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "use_ffhq": False,  # NVIDIA's FFHQ config-f + a cartoon pickle (1024x1024, downloads) instead
             "grid_seeds": (0, 1),  # rows of the blend grids
             "projection_steps": 40,  # Adam steps of the photo projection (NVIDIA's default: 1000)
+            "blend_resolution": 16,  # `toonemo toonify`: the toon model's layers below this, the face model's from it
             "w_avg_samples": 2000,  # mapped latents for w_avg and w_std (NVIDIA: 10,000)
             "emoji_size": 96,  # side of the cut-out personal emoji
         },
@@ -73,7 +74,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "data": "synthetic",  # "synthetic" cartoon faces, or "fer2013" when it is found
             "synthetic_faces": 280,  # faces drawn when the data is synthetic
             "grid_rows": ("origin", "11"),  # rows of seed 000's table that are trained
-            "grid_epochs": 3,  # epochs per row (early stopping may end a row sooner); 3 clearly beat the majority class
+            "grid_epochs": 6,  # epochs per row (early stopping may end a row sooner); the varied cartoons need 6 to clearly beat the majority class
             "train_limit": 0,  # training images per row, 0 = all
             "augmentation_scale": 0.05,  # multiplies the table's 1k/5k/10k extra samples
             "timing_repeats": 3,  # timing runs per architecture (median reported)
@@ -146,6 +147,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "use_ffhq": False,
             "grid_seeds": (0, 1, 2),
             "projection_steps": 300,
+            "blend_resolution": 16,
             "w_avg_samples": 10000,
             "emoji_size": 128,
         },
@@ -226,6 +228,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "use_ffhq": True,
             "grid_seeds": (0, 1, 2, 3),
             "projection_steps": 1000,
+            "blend_resolution": 32,  # Pinkney's Toonify swaps at 32x32
             "w_avg_samples": 10000,
             "emoji_size": 256,
         },

@@ -12,7 +12,8 @@ crop), ``OUT.toon.png`` (the toon face) and ``OUT.latent.npy`` (the W+ latent); 
 Models: two official pickles (--base, the face model; --toon, the toon model blended from it;
 --blend-resolution R blends them again at R), else the profile's pair: `smoke` and `cpu` the
 course's shipped pair (its face model and the cartoon model fine-tuned from it) blended at
-16x16, `gpu` FFHQ and the Toonify pickle of the cache.  The command says which it used.
+16x16, `gpu` FFHQ and the Toonify pickle of the cache blended at 32x32.  The command says
+which it used.
 Exit status: 0 written, 1 a failure (unreadable photo, no face, a model that cannot be
 loaded), 2 a usage error.
 """
@@ -22,10 +23,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .cli_options import range_error
 from .config import PROFILES
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-DEFAULT_BLEND_RESOLUTION = 16  # the course's pair: coarse layers from the toon model, 16x16 and up from the faces
 
 
 def add_commands(subparsers) -> None:
@@ -40,8 +41,8 @@ def add_commands(subparsers) -> None:
     cmd.add_argument("--base", type=Path, help="the face model (an official StyleGAN2 pickle, e.g. FFHQ)")
     cmd.add_argument("--toon", type=Path, help="the toon model blended from it (an official pickle)")
     cmd.add_argument("--blend-resolution", type=int, default=None, metavar="R",
-                     help="layers from R x R up come from the face model (default: 16 for the course's pair; "
-                          "pickles are used as they are)")
+                     help="layers from R x R up come from the face model (default: the profile's, 16 for "
+                          "the course's pair, 32 for FFHQ; pickles are used as they are)")
     cmd.add_argument("--steps", type=int, default=None, help="projection steps (default: the profile's)")
     cmd.add_argument("--profile", default="cpu", choices=tuple(PROFILES),
                      help="projection steps and models (default: cpu)")
@@ -60,8 +61,8 @@ def usage_errors(args) -> list[str]:
         errors.append("OUT must differ from PHOTO: the photo would be overwritten")
     if args.out.is_dir():
         errors.append(f"OUT {args.out} is a folder; give a file name such as {args.out / 'toon.png'}")
-    if args.steps is not None and args.steps < 1:
-        errors.append("--steps must be at least 1")
+    if range_error("--steps", args.steps, minimum=1):
+        errors.append(range_error("--steps", args.steps, minimum=1))
     R = args.blend_resolution
     if R is not None and (R < 4 or R & (R - 1)):
         errors.append(f"--blend-resolution must be a power of two, at least 4, got {R}")
@@ -86,7 +87,7 @@ def load_pair(args, settings):
             pair.toon_G = blend_generators(pair.toon_G, pair.base_G, args.blend_resolution)
             pair.description += f"; blended again at {args.blend_resolution}x{args.blend_resolution}"
         return pair
-    resolution = args.blend_resolution or DEFAULT_BLEND_RESOLUTION
+    resolution = args.blend_resolution or settings["blend_resolution"]
     return toon_pair(settings["use_ffhq"], resolution, settings["generator_resolution"])
 
 
