@@ -252,7 +252,8 @@ def toon_pair(use_ffhq: bool, blend_resolution: int, generator_resolution: int =
                         f"{Path(base_pickle).name} (face) and {Path(toon_pickle).name} (toon)", True, "pickles")
     models = toonify_models(use_ffhq, resolution=generator_resolution)
     level = min(blend_resolution, models.texture.resolution)
-    toon_G = blend_generators(models.structure, models.texture, level)
+    # The untrained stand-ins are unrelated by construction, and their description says so.
+    toon_G = blend_generators(models.structure, models.texture, level, check_parents=models.real)
     if not models.real:
         size = f"{models.texture.resolution}x{models.texture.resolution}"
         return ToonPair(models.texture, toon_G, f"small untrained stand-ins ({size}, blended at {level}x{level}): "

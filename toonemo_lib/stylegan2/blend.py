@@ -31,6 +31,7 @@ full resolution returns the structure model; at 4 or 8 only the coarsest shape i
 """
 
 import math
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -169,15 +170,85 @@ def mix(structure, texture, y):
             ).astype(np.float32)
 
 
-def blend_generators(structure_G, texture_G, resolution, level=0, blend_width=None):
+# --------------------------------------------------------------------------- relatedness
+
+# Mean relative distance ||toon - base|| / ||base|| of the conv kernels up to 16x16 above which
+# two generators are taken for independent trainings.  Measured (see parent_distance): the
+# course's shipped cartoon model vs the face model it was fine-tuned from 0.12 (at most 0.18
+# per layer); two independently initialised tiny generators 1.38 (about sqrt(2), as for any
+# two independent random weights of equal norm: cosine ~0).  0.5 is a cosine of about 0.88.
+RELATED_THRESHOLD = 0.5
+RELATED_MAX_RESOLUTION = 16
+
+
+def compared_kernels(G, max_resolution=RELATED_MAX_RESOLUTION):
+    """TF1 names of the synthesis conv kernels (Conv, Conv0_up, Conv1, ToRGB `weight`) of the
+    blocks up to `max_resolution`: the layers a fine-tune changes least."""
+    names = []
+    for name in G.tf1_variables():
+        parts = name.split("/")
+        if len(parts) == 4 and parts[0] == "synthesis" and parts[3] == "weight" \
+                and int(parts[1].split("x")[0]) <= max_resolution:
+            names.append(name)
+    return names
+
+
+def layer_distances(base_G, toon_G, max_resolution=RELATED_MAX_RESOLUTION):
+    """OrderedDict layer kernel name -> ||toon - base|| / ||base|| (float64)."""
+    check_same_architecture(toon_G, base_G)
+    base, toon = base_G.tf1_variables(), toon_G.tf1_variables()
+    out = OrderedDict()
+    for name in compared_kernels(base_G, max_resolution):
+        b = base[name].numpy().astype(np.float64).ravel()
+        t = toon[name].numpy().astype(np.float64).ravel()
+        norm = np.linalg.norm(b)
+        out[name] = float(np.linalg.norm(t - b) / norm) if norm > 0 else \
+            (0.0 if not t.any() else math.inf)
+    return out
+
+
+def parent_distance(base_G, toon_G, max_resolution=RELATED_MAX_RESOLUTION):
+    """Mean over the conv kernels up to `max_resolution` (16x16) of ||toon - base|| / ||base||.
+
+    A fine-tune stays close to its parent in these low-resolution layers (the course's shipped
+    cartoon model is 0.12 from its face model); two independent trainings are about sqrt(2)
+    apart (independent random weights of equal norm).  0 for a model and itself.
+    """
+    distances = layer_distances(base_G, toon_G, max_resolution)
+    return float(np.mean(list(distances.values())))
+
+
+def check_related(base_G, toon_G, threshold=RELATED_THRESHOLD, stacklevel=2):
+    """Warn (UserWarning) when toon_G does not look like a fine-tune of base_G; returns the
+    `parent_distance`.  Toonify blends a model with its own fine-tune: the layers swapped
+    between independently trained models do not speak the same feature language."""
+    distance = parent_distance(base_G, toon_G)
+    if not distance <= threshold:
+        warnings.warn(
+            f"the two generators look unrelated: their conv weights up to "
+            f"{RELATED_MAX_RESOLUTION}x{RELATED_MAX_RESOLUTION} are {distance:.2f} apart "
+            f"(mean relative L2 distance; a fine-tune stays below {threshold}, independent "
+            f"trainings are about {math.sqrt(2):.2f}).  Toonify blends a model with its own "
+            "fine-tune (e.g. FFHQ and a cartoon model trained from it); a blend of unrelated "
+            "models mixes layers that never worked together.", UserWarning,
+            stacklevel=stacklevel + 1)
+    return distance
+
+
+def blend_generators(structure_G, texture_G, resolution, level=0, blend_width=None,
+                     check_parents=True):
     """A NEW Generator: structure_G's low-resolution layers with texture_G's high ones.
 
     Pinkney's rule (see the module docstring): hard switch for `blend_width` None or 0,
     else a logistic of that width (in positions) centred on (resolution, level).  The inputs
     are left untouched; mapping, w_avg, noise buffers and 4x4/Conv come from structure_G.
     Toonify: structure_G = the fine-tuned cartoon model, texture_G = FFHQ.
+    `check_parents`: warn (UserWarning, `check_related`) when structure_G does not look like
+    a fine-tune of texture_G (or the other way round); False skips the check.
     """
     check_same_architecture(structure_G, texture_G)
+    if check_parents:
+        check_related(texture_G, structure_G, stacklevel=2)
     weights = blend_weights(structure_G, resolution, level, blend_width)
     out = Generator.from_config(structure_G.get_config())
     structure, texture = structure_G.tf1_variables(), texture_G.tf1_variables()
@@ -196,8 +267,10 @@ def blend_grid(structure_G, texture_G, resolutions, seeds, truncation_psi=1.0, l
     the structure model's).
     """
     check_same_architecture(structure_G, texture_G)
+    check_related(texture_G, structure_G, stacklevel=2)  # once, not once per blend
     models = [structure_G]
-    models += [blend_generators(structure_G, texture_G, r, level, blend_width) for r in resolutions]
+    models += [blend_generators(structure_G, texture_G, r, level, blend_width, check_parents=False)
+               for r in resolutions]
     models.append(texture_G)
     columns = [generate_images(G, seeds, truncation_psi=truncation_psi, noise_mode=noise_mode)
                for G in models]

@@ -9,6 +9,15 @@ stub for Network plus the few NumPy / builtin reconstructors such a file needs;
 anything else is refused before it can run.  The stored `build_module_src` is
 never executed: the architecture comes from `static_kwargs` (absent keys take
 the TF1 build-function defaults) and every variable is checked against it.
+
+Two flavours of that format are read and written (`FLAVOURS`), told apart by the build
+functions a file names:
+
+* "stylegan2": NVlabs/stylegan2 (`G_main` + `G_mapping` + `G_synthesis_stylegan2`,
+  `D_stylegan2`; Network state version 4, a `lod` variable in G_main);
+* "stylegan2-ada": the TensorFlow NVlabs/stylegan2-ada (`G_main` + `G_mapping` +
+  `G_synthesis`, `D_main`; version 5 with input/output shapes and names, no `lod`, and
+  the mixed-precision kwargs `num_fp16_res` / `conv_clamp` in G and D), e.g. metfaces.pkl.
 """
 
 import io
@@ -19,7 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .networks import Discriminator, Generator, num_ws_for
+import keras
+import tensorflow as tf
+
+from . import ops
+from .networks import Discriminator, Generator, channel_count, num_ws_for
 
 
 class OfficialPickleError(ValueError):
@@ -138,7 +151,7 @@ def check_state(net, label, depth=0):
     missing = [k for k in _STATE_KEYS if k not in state]
     if missing:
         raise OfficialPickleError(f"{label}: Network state lacks {missing}")
-    if state["version"] not in (2, 3, 4):
+    if state["version"] not in (2, 3, 4, 5):
         raise OfficialPickleError(f"{label}: unknown dnnlib Network version {state['version']!r}")
     if not (isinstance(state["static_kwargs"], dict) and isinstance(state["components"], dict)
             and isinstance(state["variables"], list)):
@@ -191,36 +204,170 @@ _MAPPING_KEYS = ("latent_size", "label_size", "dlatent_size", "mapping_layers", 
 _SYNTHESIS_KEYS = ("dlatent_size", "num_channels", "resolution", "fmap_base", "fmap_decay",
                    "fmap_min", "fmap_max", "architecture", "nonlinearity", "resample_kernel")
 
+# Defaults of stylegan2-ada's TF build functions (its training/networks.py).  Where they differ
+# from stylegan2's: mapping_fmaps None (= dlatent_size), mbstd_group_size None (= the whole
+# minibatch), and the mixed-precision kwargs num_fp16_res / conv_clamp in G and D.
+ADA_GENERATOR_DEFAULTS = dict(TF1_GENERATOR_DEFAULTS, mapping_fmaps=None, num_fp16_res=0,
+                              conv_clamp=None)
+ADA_DISCRIMINATOR_DEFAULTS = dict(TF1_DISCRIMINATOR_DEFAULTS, mbstd_group_size=None,
+                                  num_fp16_res=0, conv_clamp=None)
+_ADA_SYNTHESIS_KEYS = _SYNTHESIS_KEYS + ("num_fp16_res", "conv_clamp")
+
+# stylegan2-ada kwargs the project's networks cannot represent unless they hold the value
+# given here (the build-function default: same arithmetic as the project's networks).
+_ADA_G_REQUIRED = dict(label_size=0, fmap_const=None, use_noise=True, dtype="float32",
+                       mapping_func="G_mapping", synthesis_func="G_synthesis")
+_ADA_D_REQUIRED = dict(label_size=0, dtype="float32", use_pagan=False, use_spectral_norm=False,
+                       adaptive_dropout=0, score_max=1, score_size=1)
+_WHY = dict(
+    label_size="conditional networks are not supported (stylegan2-ada embeds labels with "
+               "'LabelEmbed' layers and projects D's output onto them; the project's networks "
+               "use stylegan2's label concat)",
+    fmap_const="a constant input with its own width is not supported",
+    use_noise="networks without noise inputs are not supported",
+    dtype="only float32 networks (with num_fp16_res for mixed precision) are supported",
+    mapping_func="only the G_mapping network is supported",
+    synthesis_func="only the G_synthesis network is supported",
+    use_pagan="PA-GAN discriminators (a comparison method) are not supported",
+    use_spectral_norm="spectral normalisation (a comparison method) is not supported",
+    adaptive_dropout="adaptive dropout (a comparison method) is not supported",
+    score_max="auxiliary rotation scores (a comparison method) are not supported",
+    score_size="auxiliary rotation scores (a comparison method) are not supported",
+    mbstd_group_size="the minibatch-stddev group must be a fixed size of at least 2",
+    mbstd_num_features="the minibatch-stddev layer must add at least one feature")
+
+Flavour = namedtuple("Flavour", ["name", "version", "synthesis_func", "d_func", "g_defaults",
+                                 "d_defaults", "synthesis_keys", "has_lod", "has_shapes",
+                                 "build_module_src"])
+
+# NVIDIA's TF1 code rebuilds a network by executing `build_module_src` and calling
+# `build_func_name` from it.  Official files embed a copy of their training/networks*.py;
+# files written here import the same functions from the checkout of NVIDIA's code that reads
+# them.  Loaders that do not run TF1 (legacy.py, `read_official_pickle`) never execute it.
+BUILD_MODULE_SRC = (
+    "# StyleGAN2 networks written by toonemo_lib (stylegan2.official.save_official_pickle).\n"
+    "# The build functions are NVIDIA's own, from an NVlabs/stylegan2 checkout on sys.path.\n"
+    "from training.networks_stylegan2 import G_main, G_mapping, G_synthesis_stylegan2, "
+    "D_stylegan2\n")
+ADA_BUILD_MODULE_SRC = (
+    "# StyleGAN2-ADA networks written by toonemo_lib (stylegan2.official.save_official_pickle).\n"
+    "# The build functions are NVIDIA's own, from an NVlabs/stylegan2-ada (TensorFlow)\n"
+    "# checkout on sys.path.\n"
+    "from training.networks import G_main, G_mapping, G_synthesis, D_main\n")
+
+FLAVOURS = {
+    "stylegan2": Flavour("stylegan2", 4, "G_synthesis_stylegan2", "D_stylegan2",
+                         TF1_GENERATOR_DEFAULTS, TF1_DISCRIMINATOR_DEFAULTS, _SYNTHESIS_KEYS,
+                         has_lod=True, has_shapes=False, build_module_src=BUILD_MODULE_SRC),
+    "stylegan2-ada": Flavour("stylegan2-ada", 5, "G_synthesis", "D_main",
+                             ADA_GENERATOR_DEFAULTS, ADA_DISCRIMINATOR_DEFAULTS,
+                             _ADA_SYNTHESIS_KEYS, has_lod=False, has_shapes=True,
+                             build_module_src=ADA_BUILD_MODULE_SRC),
+}
+
+
+def flavour_named(name):
+    """The Flavour called `name` ("stylegan2" or "stylegan2-ada"); OfficialPickleError otherwise."""
+    if isinstance(name, Flavour):
+        return name
+    if name not in FLAVOURS:
+        raise OfficialPickleError(f"unknown pickle flavour {name!r}: choose one of "
+                                  f"{', '.join(map(repr, FLAVOURS))}")
+    return FLAVOURS[name]
+
+
+def _func(net, key=None):
+    if key is not None:
+        net = net.state["components"].get(key)
+        if net is None:
+            return None
+    return net.state["build_func_name"]
+
+
+def detect_flavour(g_net, d_net=None, gs_net=None):
+    """The Flavour of a pickle's Network stubs, from the build functions they name.
+
+    G and Gs must be `G_main` with a synthesis component of one flavour, D that flavour's
+    discriminator; anything else (StyleGAN1's G_style / D_basic, a mix) is refused.
+    """
+    found = {}
+    for label, net in (("G", g_net), ("Gs", gs_net)):
+        if net is None:
+            continue
+        expect_build_func(net, label, "G_main")
+        synthesis = _func(net, "synthesis")
+        if synthesis is None:
+            raise OfficialPickleError(f"{label}: component 'synthesis' is missing")
+        found[f"{label} synthesis"] = synthesis
+    if d_net is not None:
+        found["D"] = _func(d_net)
+    names = set()
+    for what, func in found.items():
+        key = "d_func" if what == "D" else "synthesis_func"
+        match = [f.name for f in FLAVOURS.values() if getattr(f, key) == func]
+        names.add(match[0] if match else None)
+    if len(names) == 1 and None not in names:
+        return FLAVOURS[names.pop()]
+    known = "; ".join(f"{f.name}: G_main/G_mapping/{f.synthesis_func} + {f.d_func}"
+                      for f in FLAVOURS.values())
+    seen = ", ".join(f"{what} {func!r}" for what, func in found.items())
+    raise OfficialPickleError(f"unknown or mixed pickle flavour: the file names {seen}; this "
+                              f"loader reads {known} (only StyleGAN2 configs e/f and "
+                              "stylegan2-ada's skip/resnet networks are implemented)")
+
 
 def expect_build_func(net, label, expected):
     func = net.state["build_func_name"]
     if func != expected:
         raise OfficialPickleError(
             f"{label}: build function {func!r} is not supported (expected {expected!r}; "
-            "only StyleGAN2 configs e/f with G_synthesis_stylegan2 / D_stylegan2 are implemented)")
+            "only StyleGAN2 configs e/f with G_synthesis_stylegan2 / D_stylegan2 and "
+            "stylegan2-ada's G_synthesis / D_main are implemented)")
 
 
-def generator_kwargs(net, label):
-    """Constructor kwargs of a G_main network: TF1 defaults <- top level <- components."""
+def check_required(stored, required, label):
+    """OfficialPickleError naming the first stored kwarg the project cannot represent."""
+    for key, value in required.items():
+        if key in stored and stored[key] != value and not (value == 0 and stored[key] is None):
+            raise OfficialPickleError(f"{label}: static kwarg {key}={stored[key]!r} cannot be "
+                                      f"represented ({_WHY[key]}; expected {value!r})")
+
+
+def generator_kwargs(net, label, flavour=None):
+    """Constructor kwargs of a G_main network: TF1 defaults <- top level <- components.
+
+    `flavour`: "stylegan2", "stylegan2-ada", or None to tell from the build functions.
+    """
+    flavour = detect_flavour(net) if flavour is None else flavour_named(flavour)
     expect_build_func(net, label, "G_main")
     components = net.state["components"]
-    for key, func in (("synthesis", "G_synthesis_stylegan2"), ("mapping", "G_mapping")):
+    for key, func in (("synthesis", flavour.synthesis_func), ("mapping", "G_mapping")):
         if key not in components:
             raise OfficialPickleError(f"{label}: component {key!r} is missing")
         expect_build_func(components[key], f"{label}/{key}", func)
     top = net.state["static_kwargs"]
-    if top.get("synthesis_func", "G_synthesis_stylegan2") != "G_synthesis_stylegan2":
+    defaults = flavour.g_defaults
+    if flavour.name == "stylegan2-ada":
+        for where, stored in (("", top), ("/synthesis", components["synthesis"].state[
+                "static_kwargs"]), ("/mapping", components["mapping"].state["static_kwargs"])):
+            check_required(stored, _ADA_G_REQUIRED, label + where)
+    if top.get("synthesis_func", flavour.synthesis_func) != flavour.synthesis_func:
         raise OfficialPickleError(f"{label}: synthesis_func {top['synthesis_func']!r} "
                                   "is not supported")
-    kwargs = {k: top[k] for k in TF1_GENERATOR_DEFAULTS if k in top}
+    kwargs = {k: top[k] for k in defaults if k in top}
     # The components saw the same kwargs as G_main; where they store a key, their value is
     # the one the build function actually used.
-    for key, keys in (("synthesis", _SYNTHESIS_KEYS), ("mapping", _MAPPING_KEYS)):
+    for key, keys in (("synthesis", flavour.synthesis_keys), ("mapping", _MAPPING_KEYS)):
         stored = components[key].state["static_kwargs"]
         for k in keys:
             if k in stored:
                 kwargs[k] = stored[k]
-    kwargs = dict(TF1_GENERATOR_DEFAULTS, **kwargs)
+    kwargs = dict(defaults, **kwargs)
+    if kwargs["mapping_fmaps"] is None:  # stylegan2-ada: the mapping is dlatent_size wide
+        kwargs["mapping_fmaps"] = kwargs["dlatent_size"]
+    if kwargs["architecture"] != "skip":
+        raise OfficialPickleError(f"{label}: static kwarg architecture={kwargs['architecture']!r} "
+                                  "cannot be represented (only the 'skip' generator is implemented)")
     broadcast = components["mapping"].state["static_kwargs"].get("dlatent_broadcast")
     expected = num_ws_for_checked(kwargs["resolution"], label)
     if broadcast is not None and broadcast != expected:
@@ -230,11 +377,24 @@ def generator_kwargs(net, label):
     return kwargs
 
 
-def discriminator_kwargs(net, label):
-    expect_build_func(net, label, "D_stylegan2")
+def discriminator_kwargs(net, label, flavour=None):
+    """Constructor kwargs of a discriminator Network (the flavour told from its build function)."""
+    flavour = detect_flavour(None, net) if flavour is None else flavour_named(flavour)
+    expect_build_func(net, label, flavour.d_func)
     stored = net.state["static_kwargs"]
-    kwargs = dict(TF1_DISCRIMINATOR_DEFAULTS, **{k: stored[k] for k in TF1_DISCRIMINATOR_DEFAULTS
-                                                  if k in stored})
+    defaults = flavour.d_defaults
+    if flavour.name == "stylegan2-ada":
+        check_required(stored, _ADA_D_REQUIRED, label)
+        group = stored.get("mbstd_group_size")
+        if not isinstance(group, int) or group < 2:
+            check_required({"mbstd_group_size": group}, {"mbstd_group_size": 4}, label)
+        if stored.get("mbstd_num_features", 1) < 1:
+            check_required(stored, {"mbstd_num_features": 1}, label)
+    kwargs = dict(defaults, **{k: stored[k] for k in defaults if k in stored})
+    if kwargs["architecture"] != "resnet":
+        raise OfficialPickleError(f"{label}: static kwarg architecture={kwargs['architecture']!r} "
+                                  "cannot be represented (only the 'resnet' discriminator is "
+                                  "implemented)")
     num_ws_for_checked(kwargs["resolution"], label)
     return kwargs
 
@@ -251,6 +411,53 @@ def build_network(cls, kwargs, label):
         return cls(name=label, **kwargs)
     except ValueError as e:
         raise OfficialPickleError(f"{label}: cannot build {cls.__name__}({kwargs}): {e}") from None
+
+
+@keras.saving.register_keras_serializable(package="toonemo_stylegan2")
+class ClampedDiscriminator(Discriminator):
+    """stylegan2-ada's D_main (resnet): Discriminator plus `conv_clamp` and `num_fp16_res`.
+
+    Every FromRGB / Conv0 / Conv1_down / 4x4 Conv output is clipped to +-conv_clamp after
+    its activation and gain, as stylegan2-ada's fused_bias_act does (Skip, Dense0 and Output
+    are not clipped).  `num_fp16_res` is kept so the network is written back as it came,
+    but this discriminator computes in float32 throughout: stylegan2-ada's float16 in the
+    highest resolutions only rounds more coarsely.
+    """
+
+    def __init__(self, *args, num_fp16_res=0, conv_clamp=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conv_clamp = None if conv_clamp is None else float(conv_clamp)
+        self._config = dict(self._config, num_fp16_res=int(num_fp16_res),
+                            conv_clamp=self.conv_clamp)
+
+    def call(self, img, c=None, return_features=False):
+        limit = self.conv_clamp
+        if limit is None:
+            return super().call(img, c, return_features)
+        half = float(np.sqrt(0.5))
+        x = ops.clamp(self.from_rgb(tf.cast(img, self.compute_dtype)), limit)
+        features = {}
+        for block in self.blocks:
+            # TF: (clamp(act(Conv1_down)) + Skip) / sqrt(2); the 1/sqrt(2) sits in the gains
+            # (see DiscriminatorBlock), so the clip moves to limit / sqrt(2) with it.
+            t = block.skip(x, gain=half)
+            y = ops.clamp(block.conv0(x), limit)
+            x = ops.clamp(block.conv1_down(y, gain=half), limit * half) + t
+            features[f"{block.name}_x"] = x
+        if self.mbstd is not None:
+            x = self.mbstd(x)
+        x = ops.clamp(self.conv4(x), limit)
+        x = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [tf.shape(x)[0], -1])
+        x = tf.cast(self.output_layer(self.dense0(x)), tf.float32)
+        return (x, features) if return_features else x
+
+
+def discriminator_class(kwargs):
+    """Discriminator, or ClampedDiscriminator when stylegan2-ada's mixed-precision kwargs are set."""
+    if kwargs.get("conv_clamp") is None and not kwargs.get("num_fp16_res"):
+        return Discriminator, {k: v for k, v in kwargs.items()
+                               if k not in ("conv_clamp", "num_fp16_res")}
+    return ClampedDiscriminator, kwargs
 
 
 # ------------------------------------------------------------------- variables
@@ -283,26 +490,57 @@ OfficialNetworks.__doc__ = ("The three networks of an official pickle: G (traini
                             "D (discriminator), Gs (moving-average generator, use it to generate).")
 
 
-def networks_from_states(g_net, d_net, gs_net):
-    """Build Keras networks for three Network stubs and copy their variables in."""
+def networks_from_states(g_net, d_net, gs_net, flavour=None, num_fp16_res=None):
+    """Build Keras networks for three Network stubs and copy their variables in.
+
+    `flavour`: None tells it from the build functions; a name must match them.
+    `num_fp16_res`: None keeps the file's (stylegan2-ada); 0 computes G in float32 everywhere
+    (CPUs have no fast float16 convolution), n > 0 puts the n highest resolutions in float16.
+    """
+    detected = detect_flavour(g_net, d_net, gs_net)
+    if flavour is not None and flavour_named(flavour).name != detected.name:
+        raise OfficialPickleError(f"the file is a {detected.name!r} pickle (its build functions: "
+                                  f"{detected.synthesis_func} / {detected.d_func}), not "
+                                  f"{flavour_named(flavour).name!r}")
     nets = {}
     for label, net in (("G", g_net), ("Gs", gs_net)):
-        model = build_network(Generator, generator_kwargs(net, label), label)
+        kwargs = generator_kwargs(net, label, detected)
+        if num_fp16_res is not None:
+            kwargs["num_fp16_res"] = int(num_fp16_res)
+        model = build_network(Generator, kwargs, label)
         assign_variables(model, flat_variables(net), label)
         nets[label] = model
-    D = build_network(Discriminator, discriminator_kwargs(d_net, "D"), "D")
+    cls, kwargs = discriminator_class(discriminator_kwargs(d_net, "D", detected))
+    D = build_network(cls, kwargs, "D")
     assign_variables(D, flat_variables(d_net), "D")
     return OfficialNetworks(G=nets["G"], D=D, Gs=nets["Gs"])
 
 
-def load_official_pickle(path):
-    """Load NVIDIA's TF1 StyleGAN2 pickle `path` into Keras: OfficialNetworks(G, D, Gs).
-
-    Nothing from the file is executed; OfficialPickleError explains any refusal.
-    """
+def pickle_flavour(path):
+    """"stylegan2" or "stylegan2-ada": which of NVIDIA's TF codes wrote the pickle `path`."""
     g_net, d_net, gs_net = read_official_pickle(path)
     try:
-        return networks_from_states(g_net, d_net, gs_net)
+        return detect_flavour(g_net, d_net, gs_net).name
+    except OfficialPickleError as e:
+        raise OfficialPickleError(f"{path}: {e}") from None
+
+
+def load_official_pickle(path, flavour=None, num_fp16_res=None):
+    """Load NVIDIA's TF1 StyleGAN2 pickle `path` into Keras: OfficialNetworks(G, D, Gs).
+
+    Reads NVlabs/stylegan2 files (e.g. stylegan2-ffhq-config-f.pkl) and the TensorFlow
+    NVlabs/stylegan2-ada ones (e.g. metfaces.pkl); `flavour` ("stylegan2", "stylegan2-ada")
+    insists on one, None takes what the build functions say.  A stylegan2-ada file's
+    `conv_clamp` clips in float32 too; its `num_fp16_res` is kept unless `num_fp16_res` is
+    given (0: float32 everywhere, the sensible choice on a CPU).  Its D is a
+    `ClampedDiscriminator` when those kwargs are set.
+    Nothing from the file is executed; OfficialPickleError explains any refusal.
+    """
+    if flavour is not None:
+        flavour_named(flavour)  # an unknown name is refused before the file is read
+    g_net, d_net, gs_net = read_official_pickle(path)
+    try:
+        return networks_from_states(g_net, d_net, gs_net, flavour, num_fp16_res)
     except OfficialPickleError as e:
         raise OfficialPickleError(f"{path}: {e}") from None
 
@@ -313,7 +551,8 @@ def load_official_pickle(path):
 # legacy.py refuses keys it does not know (fmap_decay, fmap_min, normalize_latents,
 # dlatent_avg_beta), so those are written only when they differ from the TF1 default: then
 # only TF1 can build the network anyway.  mapping_fmaps and mbstd_group_size are always
-# written because legacy.py's defaults for them are not TF1's.
+# written because legacy.py's defaults for them are not TF1's.  stylegan2-ada files also
+# carry num_fp16_res and conv_clamp (train.py sets them in G_args and D_args).
 _G_WRITTEN = ("num_channels", "resolution", "label_size", "latent_size", "dlatent_size",
               "mapping_layers", "mapping_fmaps", "mapping_lrmul", "mapping_nonlinearity",
               "fmap_base", "fmap_max", "architecture", "nonlinearity", "resample_kernel")
@@ -322,25 +561,26 @@ _G_MAIN_ONLY = ("dlatent_avg_beta",)  # a G_main argument: TF1 does not pass it 
 _D_WRITTEN = ("num_channels", "resolution", "label_size", "fmap_base", "fmap_max", "architecture",
               "nonlinearity", "mbstd_group_size", "mbstd_num_features", "resample_kernel")
 _D_WRITTEN_IF_NOT_DEFAULT = ("fmap_decay", "fmap_min")
-
-# NVIDIA's TF1 code rebuilds a network by executing `build_module_src` and calling
-# `build_func_name` from it.  Official files embed a copy of training/networks_stylegan2.py;
-# these files import the same functions from the NVlabs/stylegan2 checkout that reads them.
-# Loaders that do not run TF1 (legacy.py, `read_official_pickle`) never execute it.
-BUILD_MODULE_SRC = (
-    "# StyleGAN2 networks written by toonemo_lib (stylegan2.official.save_official_pickle).\n"
-    "# The build functions are NVIDIA's own, from an NVlabs/stylegan2 checkout on sys.path.\n"
-    "from training.networks_stylegan2 import G_main, G_mapping, G_synthesis_stylegan2, "
-    "D_stylegan2\n")
+_MIXED_PRECISION = ("num_fp16_res", "conv_clamp")
 
 
 def network_stub(name, build_func_name, static_kwargs, variables, components=None,
-                 build_module_src=BUILD_MODULE_SRC):
-    """A `Network` whose state has the keys of `Network.__getstate__`, in its order."""
+                 build_module_src=BUILD_MODULE_SRC, shapes=None):
+    """A `Network` whose state has the keys of `Network.__getstate__`, in its order.
+
+    `shapes`: None for a stylegan2 (version 4) state, else (input_shapes, output_shapes,
+    input_names, output_names) for a stylegan2-ada (version 5) one.
+    """
     net = Network()
-    net.__setstate__(dict(version=4, name=name, static_kwargs=dict(static_kwargs),
-                          components=dict(components or {}), build_module_src=build_module_src,
-                          build_func_name=build_func_name, variables=list(variables)))
+    state = dict(version=4 if shapes is None else 5, name=name,
+                 static_kwargs=dict(static_kwargs), components=dict(components or {}),
+                 build_module_src=build_module_src, build_func_name=build_func_name,
+                 variables=list(variables))
+    if shapes is not None:
+        for key, value in zip(("input_shapes", "output_shapes", "input_names", "output_names"),
+                              shapes):
+            state[key] = value
+    net.__setstate__(state)
     return net
 
 
@@ -355,10 +595,17 @@ def plain_kernel(kernel):
     return [int(k) if float(k).is_integer() else float(k) for k in kernel]
 
 
+def plain_number(value):
+    """256.0 -> 256, as train.py wrote conv_clamp; None stays None."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def static_kwargs_of(config, always, if_not_default, defaults):
     kwargs = {k: config[k] for k in always}
     kwargs.update({k: config[k] for k in if_not_default if config[k] != defaults[k]})
     kwargs["resample_kernel"] = plain_kernel(kwargs["resample_kernel"])
+    if "conv_clamp" in kwargs:
+        kwargs["conv_clamp"] = plain_number(kwargs["conv_clamp"])
     return kwargs
 
 
@@ -367,48 +614,96 @@ def component_variables(arrays, prefix):
             if name.startswith(prefix)]
 
 
-def generator_state(G, name, build_module_src=BUILD_MODULE_SRC):
+def mixed_precision_of(config, name, flavour):
+    """The (num_fp16_res, conv_clamp) of a config, refused where the flavour has no such kwargs."""
+    values = {k: config.get(k, ADA_GENERATOR_DEFAULTS[k]) for k in _MIXED_PRECISION}
+    if flavour.name == "stylegan2" and (values["num_fp16_res"] or values["conv_clamp"] is not None):
+        raise ValueError(f"{name} has num_fp16_res={values['num_fp16_res']}, conv_clamp="
+                         f"{values['conv_clamp']}: NVlabs/stylegan2 pickles cannot hold them; "
+                         "write it with flavour='stylegan2-ada'")
+    return values
+
+
+def generator_state(G, name, build_module_src=None, flavour="stylegan2"):
     """The TF1 `G_main` Network (with its synthesis and mapping components) of a Generator."""
+    flavour = flavour_named(flavour)
+    src = dict(build_module_src=build_module_src or flavour.build_module_src)
     if not isinstance(G, Generator):
         raise TypeError(f"{name} must be a stylegan2 Generator, got {type(G).__name__}")
-    kwargs = static_kwargs_of(G.get_config(), _G_WRITTEN, _G_WRITTEN_IF_NOT_DEFAULT,
-                              TF1_GENERATOR_DEFAULTS)
+    config = G.get_config()
+    written = _G_WRITTEN
+    if flavour.name == "stylegan2-ada":
+        config.update(mixed_precision_of(config, name, flavour))
+        written += _MIXED_PRECISION
+    else:
+        mixed_precision_of(config, name, flavour)
+    kwargs = static_kwargs_of(config, written, _G_WRITTEN_IF_NOT_DEFAULT, TF1_GENERATOR_DEFAULTS)
     shared = {k: v for k, v in kwargs.items() if k not in _G_MAIN_ONLY}
     arrays = {n: v.numpy() for n, v in G.tf1_variables().items()}
-    src = dict(build_module_src=build_module_src)
-    synthesis = network_stub("G_synthesis", "G_synthesis_stylegan2", shared,
-                             component_variables(arrays, "synthesis/"), **src)
+    shapes = dict.fromkeys(("G", "synthesis", "mapping"))
+    if flavour.has_shapes:  # Network.input_shapes etc. of stylegan2-ada's G_main and components
+        image = [None, G.num_channels, G.resolution, G.resolution]
+        ws = [None, G.num_ws, G.dlatent_size]
+        inputs = [[None, G.latent_size], [None, G.label_size]]
+        shapes = dict(G=(inputs, [image], ["latents_in", "labels_in"], ["images_out"]),
+                      synthesis=([ws], [image], ["dlatents_in"], ["images_out"]),
+                      mapping=(inputs, [ws], ["latents_in", "labels_in"], ["dlatents_out"]))
+    synthesis = network_stub("G_synthesis", flavour.synthesis_func, shared,
+                             component_variables(arrays, "synthesis/"),
+                             shapes=shapes["synthesis"], **src)
     mapping = network_stub("G_mapping", "G_mapping", dict(dlatent_broadcast=G.num_ws, **shared),
-                           component_variables(arrays, "mapping/"), **src)
-    # TF1 G_main creates `lod` (always 0 in StyleGAN2) before `dlatent_avg`.
-    own = [("lod", np.float32(0.0)), ("dlatent_avg", tf1_value(arrays["dlatent_avg"]))]
-    return network_stub(name, "G_main", kwargs, own,
-                        dict(synthesis=synthesis, mapping=mapping), **src)
+                           component_variables(arrays, "mapping/"), shapes=shapes["mapping"],
+                           **src)
+    # TF1 G_main of stylegan2 creates `lod` (always 0 in StyleGAN2) before `dlatent_avg`;
+    # stylegan2-ada's creates only `dlatent_avg`.
+    own = [("lod", np.float32(0.0))] if flavour.has_lod else []
+    own.append(("dlatent_avg", tf1_value(arrays["dlatent_avg"])))
+    return network_stub(name, "G_main", kwargs, own, dict(synthesis=synthesis, mapping=mapping),
+                        shapes=shapes["G"], **src)
 
 
-def discriminator_state(D, name="D", build_module_src=BUILD_MODULE_SRC):
-    """The TF1 `D_stylegan2` Network of a Discriminator."""
+def discriminator_state(D, name="D", build_module_src=None, flavour="stylegan2"):
+    """The TF1 `D_stylegan2` (stylegan2) or `D_main` (stylegan2-ada) Network of a Discriminator."""
+    flavour = flavour_named(flavour)
     if not isinstance(D, Discriminator):
         raise TypeError(f"{name} must be a stylegan2 Discriminator, got {type(D).__name__}")
-    kwargs = static_kwargs_of(D.get_config(), _D_WRITTEN, _D_WRITTEN_IF_NOT_DEFAULT,
+    config = D.get_config()
+    written = _D_WRITTEN
+    if flavour.name == "stylegan2-ada":
+        config.update(mixed_precision_of(config, name, flavour))
+        written += _MIXED_PRECISION
+    else:
+        mixed_precision_of(config, name, flavour)
+    kwargs = static_kwargs_of(config, written, _D_WRITTEN_IF_NOT_DEFAULT,
                               TF1_DISCRIMINATOR_DEFAULTS)
     variables = [(n, tf1_value(v.numpy())) for n, v in D.tf1_variables().items()]
-    return network_stub(name, "D_stylegan2", kwargs, variables, build_module_src=build_module_src)
+    shapes = None
+    if flavour.has_shapes:
+        image = [None, D.num_channels, D.resolution, D.resolution]
+        shapes = ([image, [None, D.label_size]], [[None, 1]], ["images_in", "labels_in"],
+                  ["scores_out"])
+    return network_stub(name, flavour.d_func, kwargs, variables, shapes=shapes,
+                        build_module_src=build_module_src or flavour.build_module_src)
 
 
-def save_official_pickle(G, D, Gs, path, build_module_src=BUILD_MODULE_SRC):
+def save_official_pickle(G, D, Gs, path, build_module_src=None, flavour="stylegan2"):
     """Write Keras G, D, Gs as NVIDIA's TF1 pickle `(G, D, Gs)`; returns the path.
 
-    The file has the layout of the official ones (dnnlib Network states, version 4, TF1
-    names, layouts and creation order, `lod`, `dlatent_avg`, noise buffers) and names only
+    The file has the layout of the official ones (dnnlib Network states, TF1 names, layouts
+    and creation order, `dlatent_avg`, noise buffers) and names only
     `dnnlib.tflib.network.Network` and NumPy's reconstructors, so stylegan2-ada-pytorch's
-    legacy.py and `load_official_pickle` read it without this package, and NVIDIA's TF1 code
-    does from an NVlabs/stylegan2 checkout (see BUILD_MODULE_SRC).  Pinkney's
+    legacy.py and `load_official_pickle` read it without this package.
+    `flavour="stylegan2"` (default): NVlabs/stylegan2's layout (version 4, `lod`,
+    G_synthesis_stylegan2 / D_stylegan2), which its TF1 code reads from a checkout (see
+    BUILD_MODULE_SRC).  `flavour="stylegan2-ada"`: the TensorFlow NVlabs/stylegan2-ada
+    layout of metfaces.pkl (version 5 with input/output shapes and names, no `lod`,
+    G_synthesis / D_main, num_fp16_res and conv_clamp in G and D).  Pinkney's
     blend_models.py writes a blend as (structure G, structure D, blended Gs).
     """
-    states = (generator_state(G, "G", build_module_src),
-              discriminator_state(D, "D", build_module_src),
-              generator_state(Gs, "Gs", build_module_src))
+    flavour = flavour_named(flavour)
+    states = (generator_state(G, "G", build_module_src, flavour),
+              discriminator_state(D, "D", build_module_src, flavour),
+              generator_state(Gs, "Gs", build_module_src, flavour))
     return write_official_pickle(states, path)
 
 
