@@ -14,6 +14,16 @@ fine-tuned on, at truncation 1.0 and 0.7 (`generator_quality.quality_table`):
   classifier's penultimate features: a stand-in, not FID);
 - the shipped emotion recogniser's expression mix.
 
+With ``--snapshot PATH`` it measures a training snapshot's G_ema instead (a run in progress,
+e.g. the newest file in ``data/checkpoints/faces64/``) by the face model's targets, against
+FER2013 at the snapshot's resolution (bicubic from 48 px, as the model was trained):
+
+- **sharpness**: the mean variance of the Laplacian of 1,000 generated faces (psi 1.0) over
+  that of 1,000 real PublicTest faces (target: at least 0.6);
+- **expression mix**: the shipped recogniser's class shares on 1,000 generated faces (psi
+  1.0), and their total-variation distance to FER2013 Training's labels (target: at most 0.2);
+- **variety**: the mean pairwise distance (`thumbnail_rms`) of generated and real faces.
+
 It writes the cards' figures to --out: each model's training curve from the log shipped
 beside it (`<model>.log.csv`, with the distance over training) and one grid of samples
 of the pair (the same latents through both models).  No network access; FER2013 is
@@ -34,7 +44,11 @@ import pandas as pd  # noqa: E402
 import toonemo_lib  # noqa: E402,F401  (sets TF_ENABLE_ONEDNN_OPTS before TensorFlow loads)
 from toonemo_lib.datasets.fer2013 import load_fer2013, require_fer2013  # noqa: E402
 from toonemo_lib.datasets.synthetic import synthetic_faces  # noqa: E402
-from toonemo_lib.generator_quality import quality_table, sample_faces  # noqa: E402
+from toonemo_lib.config import EMOTIONS  # noqa: E402
+from toonemo_lib.datasets.fer2013 import generator_faces  # noqa: E402
+from toonemo_lib.generator_quality import (expression_mix, laplacian_sharpness, mean_pairwise_distance,  # noqa: E402
+                                           mix_distance, quality_table, sample_faces)
+from toonemo_lib.stylegan2.snapshot import load_snapshot  # noqa: E402
 from toonemo_lib.stylegan2.shipped import load_shipped_generator, shipped_path  # noqa: E402
 from toonemo_lib.viz import image_grid, plot_training_log  # noqa: E402
 
@@ -69,14 +83,38 @@ def samples_figure(faces_G, cartoons_G, real, out: Path, count: int = 10) -> Pat
     return path
 
 
+def snapshot_measures(path: Path, splits, samples: int, real_count: int) -> pd.DataFrame:
+    """The face model's targets for a snapshot's G_ema: one row for real faces, one generated."""
+    G = load_snapshot(path).Gs
+    real = generator_faces(splits, G.resolution, use=("val",))[:real_count]
+    labels = splits["train"][1]
+    train_mix = pd.Series(np.bincount(labels, minlength=len(EMOTIONS)) / len(labels), index=list(EMOTIONS))
+    fakes = sample_faces(G, samples, 1.0, seed=0)
+    rows = {}
+    for name, faces, mix in (("real FER2013 (PublicTest; Training's labels)", real, train_mix),
+                             (f"{path.name}, psi 1.0", fakes, expression_mix(fakes))):
+        rows[name] = {"count": len(faces), "sharpness": laplacian_sharpness(faces, G.resolution),
+                      "variety_rms": mean_pairwise_distance(faces), "mix_tv": mix_distance(mix, train_mix),
+                      **mix.to_dict()}
+    table = pd.DataFrame(rows).T
+    table.insert(2, "sharpness_vs_real", table["sharpness"] / table["sharpness"].iloc[0])
+    return table
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fer2013", default=None, help="FER2013 (.npz, .csv or folders); default: found")
     parser.add_argument("--samples", type=int, default=1000, help="generated faces per truncation")
     parser.add_argument("--real", type=int, default=1000, help="real faces (PublicTest) to compare with")
     parser.add_argument("--out", type=Path, default=shipped_path("faces").parent, help="where figures go")
+    parser.add_argument("--snapshot", type=Path, default=None,
+                        help="measure this training snapshot's G_ema by the face model's targets instead")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 200)
+    if args.snapshot is not None:
+        table = snapshot_measures(args.snapshot, load_fer2013(require_fer2013(args.fer2013)), args.samples, args.real)
+        print(table.round(3).to_string())
+        return
 
     real = load_fer2013(require_fer2013(args.fer2013))["val"][0][:args.real]
     cartoons = synthetic_faces(args.real, size=32, seed=0)[0]

@@ -125,3 +125,17 @@ def test_detect_faces_orders_by_size(astronaut):
     small = np.pad(cv2.resize(astronaut, (256, 256)), ((0, 256), (0, 0), (0, 0)))
     boxes = detect_faces(np.hstack([astronaut, small]))
     assert len(boxes) >= 2 and boxes[0][2] > boxes[1][2]
+
+
+def test_quad_from_box_is_the_square_the_eyes_rule_gives_for_level_box_eyes():
+    from toonemo_lib.faces.align import (BOX_EYE_DISTANCE, EYE_TO_MOUTH, box_eyes, estimate_mouth, quad_from_box,
+                                         quad_from_eyes_mouth)
+
+    box = (40, 30, 100, 120)
+    left, right = box_eyes(box)
+    assert left[1] == right[1] and right[0] - left[0] == pytest.approx(BOX_EYE_DISTANCE * 100)
+    quad = quad_from_box(box)
+    np.testing.assert_allclose(quad, quad_from_eyes_mouth(left, right, *estimate_mouth(left, right, EYE_TO_MOUTH)))
+    sides = np.diff(np.vstack([quad, quad[:1]]), axis=0)
+    assert np.allclose(np.hypot(*sides.T), np.hypot(*sides[0]))  # a square ...
+    assert sides[0][0] == pytest.approx(0) and sides[1][1] == pytest.approx(0)  # ... with level sides

@@ -230,6 +230,22 @@ def estimate_mouth(left_eye, right_eye, ratio: float = EYE_TO_MOUTH):
     return middle - 0.4 * eye_to_eye, middle + 0.4 * eye_to_eye
 
 
+def box_eyes(box) -> tuple[np.ndarray, np.ndarray]:
+    """Level eye centres (image left first) where they usually sit in a face box
+    (`BOX_EYE_POSITION`, `BOX_EYE_DISTANCE`): what the quad rests on when only a box is known."""
+    x, y, w, h = box
+    middle = np.array([x + BOX_EYE_POSITION[0] * w, y + BOX_EYE_POSITION[1] * h], float)
+    half = np.array([BOX_EYE_DISTANCE * w / 2.0, 0.0])
+    return middle - half, middle + half
+
+
+def quad_from_box(box, mouth_ratio: float = EYE_TO_MOUTH) -> np.ndarray:
+    """FFHQ's crop quad for a face box alone: `box_eyes`, the mouth `mouth_ratio` eye distances
+    below them (`estimate_mouth`), then `quad_from_eyes_mouth`: an unrotated square."""
+    left, right = box_eyes(box)
+    return quad_from_eyes_mouth(left, right, *estimate_mouth(left, right, mouth_ratio))
+
+
 def _check_quad(quad) -> np.ndarray:
     q = np.asarray(quad, float)
     if q.shape != (4, 2):
@@ -307,13 +323,10 @@ def align_face_with_quad(
                          "pass face_box=(x, y, w, h) to align a known face")
     eyes = find_eyes(img, box, eye_cascades)
     if eyes is not None:
-        left, right, method = eyes[0], eyes[1], "eyes"
+        quad = quad_from_eyes_mouth(eyes[0], eyes[1], *estimate_mouth(eyes[0], eyes[1], mouth_ratio))
     else:
-        x, y, w, h = box
-        middle = np.array([x + BOX_EYE_POSITION[0] * w, y + BOX_EYE_POSITION[1] * h])
-        half = np.array([BOX_EYE_DISTANCE * w / 2.0, 0.0])
-        left, right, method = middle - half, middle + half, "face-box"
-    quad = quad_from_eyes_mouth(left, right, *estimate_mouth(left, right, mouth_ratio))
+        quad = quad_from_box(box, mouth_ratio)
+    method = "eyes" if eyes is not None else "face-box"
     return align_to_quad(img, quad, size, method=method, face_box=box, eyes=eyes, border=border,
                          background=background)
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..faces.align import BOX_EYE_DISTANCE, BOX_EYE_POSITION, align_to_quad, paste_back, quad_from_eyes_mouth
+from ..faces.align import align_to_quad, paste_back, quad_from_box, quad_from_eyes_mouth
 from ..faces.blazeface import Face, KEYPOINTS
 from .streams import read_frames
 
@@ -46,12 +46,7 @@ def face_quad(face: Face) -> np.ndarray:
         points = dict(zip(KEYPOINTS, np.asarray(face.keypoints, float)))
         left, right = sorted((points["right_eye"], points["left_eye"]), key=lambda p: p[0])  # image left first
         return quad_from_eyes_mouth(left, right, points["mouth"], points["mouth"])
-    x, y, w, h = face.box  # a Haar box: level eyes where they usually sit in it
-    middle = np.array([x + BOX_EYE_POSITION[0] * w, y + BOX_EYE_POSITION[1] * h])
-    half = np.array([BOX_EYE_DISTANCE * w / 2, 0.0])
-    eye_distance = 2 * half[0]
-    mouth = middle + [0.0, 1.1 * eye_distance]
-    return quad_from_eyes_mouth(middle - half, middle + half, mouth, mouth)
+    return quad_from_box(face.box)  # a Haar box: level eyes where they usually sit in it
 
 
 def _runs(frames: list[int]) -> list[list[int]]:
