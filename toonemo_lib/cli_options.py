@@ -1,0 +1,89 @@
+"""The numeric options of the `toonemo` commands: finite, in range, checked before any work.
+
+Two ways to use one rule, both ending in exit status 2 with the option named on stderr:
+
+* as an argparse ``type=`` (checked while parsing; argparse prints the usage and
+  ``toonemo CMD: error: argument --OPTION: must be ...`` and exits with 2)::
+
+      parser.add_argument("--timeout", type=positive_float, default=30.0)
+      parser.add_argument("--p", type=number(float, minimum=0, maximum=1))
+
+* as a check inside a command that reports its own usage errors (and returns 2)::
+
+      error = range_error("--tick-kimg", args.tick_kimg, above=0)
+
+``float`` options are parsed with :func:`finite_float`, so ``nan``, ``inf`` and ``-inf`` never
+reach a command.  Nothing heavy is imported here: every command module imports this one when the
+`toonemo` command starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Callable, Optional
+
+
+def _parse(text: str, kind: type):
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"not a {'whole number' if kind is int else 'number'}: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def _limits(minimum=None, maximum=None, above=None) -> str:
+    if minimum is not None and maximum is not None:
+        return f"between {minimum:g} and {maximum:g}"
+    parts = []
+    if above is not None:
+        parts.append(f"greater than {above:g}")
+    if minimum is not None:
+        parts.append(f"{minimum:g} or more" if minimum else "0 or more")
+    if maximum is not None:
+        parts.append(f"at most {maximum:g}")
+    return " and ".join(parts)
+
+
+def out_of_range(value, *, minimum=None, maximum=None, above=None) -> Optional[str]:
+    """Why `value` is not finite or not within the limits ("must be ..."), or None when it is."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    if ((minimum is not None and value < minimum) or (maximum is not None and value > maximum)
+            or (above is not None and value <= above)):
+        return f"must be {_limits(minimum, maximum, above)}"
+    return None
+
+
+def range_error(option: str, value, *, minimum=None, maximum=None, above=None) -> Optional[str]:
+    """``"--option must be ..., got VALUE"`` when `value` (not None) breaks the limits, else None."""
+    if value is None:
+        return None
+    why = out_of_range(value, minimum=minimum, maximum=maximum, above=above)
+    if why is None:
+        return None
+    return f"{option} {why}, got {value:g}" if isinstance(value, float) else f"{option} {why}, got {value}"
+
+
+def number(kind: type = float, *, minimum=None, maximum=None, above=None) -> Callable[[str], object]:
+    """An argparse ``type=``: a finite `kind` (int or float) within the limits, else a usage error."""
+    def parse(text: str):
+        value = _parse(text, kind)
+        why = out_of_range(value, minimum=minimum, maximum=maximum, above=above)
+        if why:
+            raise argparse.ArgumentTypeError(f"{why}, got {text}")
+        return value
+
+    limits = _limits(minimum, maximum, above)
+    parse.__name__ = f"{kind.__name__}{' ' + limits if limits else ''}"
+    return parse
+
+
+finite_float = number(float)
+positive_float = number(float, above=0)
+non_negative_float = number(float, minimum=0)
+positive_int = number(int, minimum=1)
+non_negative_int = number(int, minimum=0)
