@@ -16,12 +16,12 @@ from toonemo_lib.config import NOTEBOOKS_DIR
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 COLAB_CELL = """\
-# Colab only: clone and install the course once per session (does nothing elsewhere)
-import importlib.util, os, subprocess, sys
-if importlib.util.find_spec("google.colab") and not importlib.util.find_spec("toonemo_lib"):
-    subprocess.run(["git", "clone", "--depth=1", os.environ.get("TOONEMO_REPO", "https://github.com/toonemo/toonemo.git"), "/content/toonemo"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/toonemo"], check=True)
-    sys.path.insert(0, "/content/toonemo")"""
+# Colab only: install the course you name, its git address in TOONEMO_REPO or its .zip uploaded as /content/toonemo*.zip (does nothing elsewhere)
+import glob, importlib.util, os, subprocess, sys, zipfile
+if "google.colab" in sys.modules and not importlib.util.find_spec("toonemo_lib"):
+    src = os.environ.get("TOONEMO_REPO") or max(glob.glob("/content/toonemo*.zip"), key=os.path.getmtime, default="") or sys.exit("toonemo is not installed: set os.environ['TOONEMO_REPO'] to the course's git address, or upload the course's .zip (e.g. toonemo-main.zip) to /content, then run this cell again")
+    zipfile.ZipFile(src).extractall("/content/toonemo") if src.endswith(".zip") else subprocess.run(["git", "clone", "--depth=1", src, "/content/toonemo"], check=True)
+    root = os.path.dirname(min(glob.glob("/content/toonemo/**/pyproject.toml", recursive=True), key=len)); subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", root], check=True); sys.path.insert(0, root)"""
 
 # A cell that contains one of these draws a figure.
 PLOT_MARKERS = ("plt.", "image_grid(", ".plot(", ".plot.", "plot_", "save_figure(")
@@ -43,6 +43,68 @@ def test_there_are_notebooks():
 
 def test_the_colab_cell_fits_the_convention():
     assert len(COLAB_CELL.splitlines()) <= 6
+
+
+def test_the_colab_cell_has_no_default_address():
+    """The cell installs only what the learner names: no guessed address whose owner could run code on Colab."""
+    assert "https://" not in COLAB_CELL and "http://" not in COLAB_CELL and "git@" not in COLAB_CELL
+    assert "TOONEMO_REPO" in COLAB_CELL and "/content/toonemo*.zip" in COLAB_CELL
+
+
+def _run_colab_cell(monkeypatch, content, colab=True, repo=None):
+    """Run the cell as Colab would, with /content moved to `content` and toonemo_lib not installed."""
+    import importlib.util
+    import sys
+    import types
+
+    if colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "toonemo_lib" else real_find_spec(name, *a))
+    if repo is None:
+        monkeypatch.delenv("TOONEMO_REPO", raising=False)
+    else:
+        monkeypatch.setenv("TOONEMO_REPO", repo)
+    calls = []
+    monkeypatch.setattr("subprocess.run", lambda cmd, **kw: calls.append(cmd))
+    exec(compile(COLAB_CELL.replace("/content", str(content)), "<colab cell>", "exec"), {})
+    return calls
+
+
+def test_the_colab_cell_stops_with_one_line_when_nothing_is_named(monkeypatch, tmp_path):
+    with pytest.raises(SystemExit) as stopped:
+        _run_colab_cell(monkeypatch, tmp_path)
+    message = str(stopped.value.code)
+    assert "\n" not in message and "TOONEMO_REPO" in message and ".zip" in message
+    assert not (tmp_path / "toonemo").exists()
+
+
+def test_the_colab_cell_does_nothing_elsewhere(monkeypatch, tmp_path):
+    assert _run_colab_cell(monkeypatch, tmp_path, colab=False) == []
+
+
+def test_the_colab_cell_installs_the_named_repository_or_uploaded_zip(monkeypatch, tmp_path):
+    """TOONEMO_REPO is cloned; else the newest /content/toonemo*.zip is unpacked and its root installed."""
+    import sys
+    import zipfile
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    cloned = tmp_path / "git"
+    (cloned / "toonemo").mkdir(parents=True)
+    (cloned / "toonemo" / "pyproject.toml").write_text("")  # what the (faked) clone would bring
+    calls = _run_colab_cell(monkeypatch, cloned, repo="https://example.org/course.git")
+    assert calls == [["git", "clone", "--depth=1", "https://example.org/course.git", str(cloned / "toonemo")],
+                     [sys.executable, "-m", "pip", "install", "-q", "-e", str(cloned / "toonemo")]]
+
+    with zipfile.ZipFile(tmp_path / "toonemo-main.zip", "w") as archive:  # GitHub's "Download ZIP" layout
+        archive.writestr("toonemo-main/pyproject.toml", "[project]\nname = 'toonemo'\n")
+        archive.writestr("toonemo-main/toonemo_lib/__init__.py", "")
+        archive.writestr("toonemo-main/data/README.md", "")
+    root = str(tmp_path / "toonemo" / "toonemo-main")
+    calls = _run_colab_cell(monkeypatch, tmp_path)
+    assert calls == [[sys.executable, "-m", "pip", "install", "-q", "-e", root]]
+    assert (tmp_path / "toonemo" / "toonemo-main" / "data").is_dir() and sys.path[0] == root
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -15,7 +15,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .cli_options import number
 from .config import PROFILES
+
+STRENGTH_MAX = 100  # standard deviations: the course uses 2 to 6; far beyond, the toon model draws noise
 
 
 def add_commands(subparsers) -> None:
@@ -31,8 +34,9 @@ def add_commands(subparsers) -> None:
                        help="projection steps, strength and models (default: cpu)")
     emoji.add_argument("--base", type=Path, help="the face model (an official StyleGAN2 pickle, e.g. FFHQ)")
     emoji.add_argument("--toon", type=Path, help="the toon model blended from it (an official pickle)")
-    emoji.add_argument("--strength", type=float, default=None,
-                       help="standard deviations along each direction (default: the profile's)")
+    emoji.add_argument("--strength", type=number(float, minimum=-STRENGTH_MAX, maximum=STRENGTH_MAX), default=None,
+                       help="standard deviations along each direction, negative away from the expression "
+                            f"(-{STRENGTH_MAX} to {STRENGTH_MAX}; default: the profile's)")
     emoji.set_defaults(func=_cmd_emoji)
 
 

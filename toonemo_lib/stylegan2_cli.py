@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import sys
 
+from .cli_options import finite_float, range_error
+
+SEED_MAX = 2**32 - 1  # NumPy's seeds are 0 .. 2**32 - 1
+
 # The names of stylegan2/loss.py's presets: that module imports TensorFlow, which the
 # `toonemo` command must not load before a sub-command runs (tests check the two agree).
 PRESET_NAMES = ("auto", "stylegan2", "paper256", "paper512", "paper1024", "tiny", "small")
@@ -38,19 +42,19 @@ def add_commands(subparsers) -> None:
     train.add_argument("--warm-start", default=None,
                        help="start a new run at a higher resolution from a smaller trained pair: shipped-faces "
                             "or a snapshot .npz (the weights whose names and shapes match are copied)")
-    train.add_argument("--kimg", type=float, default=None, help="train until this many kimg")
-    train.add_argument("--tick-kimg", type=float, default=4.0, help="kimg per tick (default 4)")
+    train.add_argument("--kimg", type=finite_float, default=None, help="train until this many kimg")
+    train.add_argument("--tick-kimg", type=finite_float, default=4.0, help="kimg per tick (default 4)")
     train.add_argument("--snap", type=int, default=1, help="snapshot every N ticks (default 1)")
     train.add_argument("--batch", type=int, default=None, help="global minibatch")
-    train.add_argument("--gamma", type=float, default=None, help="R1 weight (default: the cfg's)")
+    train.add_argument("--gamma", type=finite_float, default=None, help="R1 weight (default: the cfg's)")
     train.add_argument("--mirror", action="store_true", help="x-flips double the data set")
     train.add_argument("--aug", default="ada", choices=("noaug", "ada", "fixed"))
-    train.add_argument("--p", type=float, default=None, help="augmentation probability (--aug fixed)")
+    train.add_argument("--p", type=finite_float, default=None, help="augmentation probability (--aug fixed)")
     train.add_argument("--freezed", type=int, default=0, help="freeze the first K layers of D")
     train.add_argument("--metrics", default="none",
                        help="comma list of fid, kid, fed_emotion, ked_emotion (or none)")
     train.add_argument("--strategy", default="auto", choices=("auto", "one", "mirrored", "tpu"))
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0, help=f"random seed, 0 to {SEED_MAX} (default 0)")
     train.add_argument("--keep-last", type=int, default=None,
                        help="keep only the newest K snapshots (plus --keep)")
     train.add_argument("--carry", default=None,
@@ -63,19 +67,22 @@ def add_commands(subparsers) -> None:
 def _usage_errors(args) -> list[str]:
     from .stylegan2.metrics import parse_metrics
 
-    errors = []
-    for name in ("tick_kimg", "snap", "batch", "kimg"):
-        value = getattr(args, name)
-        if value is not None and value <= 0:
-            errors.append(f"--{name.replace('_', '-')} must be positive")
-    if args.freezed < 0:
-        errors.append("--freezed must be 0 or more")
+    errors = [range_error(f"--{name.replace('_', '-')}", getattr(args, name), above=0)
+              for name in ("kimg", "tick_kimg", "snap", "batch")]
+    errors += [range_error("--gamma", args.gamma, minimum=0), range_error("--p", args.p, minimum=0, maximum=1),
+               range_error("--freezed", args.freezed, minimum=0), range_error("--keep-last", args.keep_last, minimum=0),
+               range_error("--seed", args.seed, minimum=0, maximum=SEED_MAX)]
     try:
         args.metrics = parse_metrics(args.metrics)
-        args.keep = [float(k) for k in args.keep.split(",") if k.strip()]
     except ValueError as err:
         errors.append(str(err))
-    return errors
+    try:
+        args.keep = [float(k) for k in args.keep.split(",") if k.strip()]
+    except ValueError:
+        errors.append(f"--keep must be a comma list of kimg, e.g. 12,16, got {args.keep!r}")
+    else:
+        errors += [range_error("--keep", k, minimum=0) for k in args.keep]
+    return [error for error in errors if error]
 
 
 def run_train(args) -> int:

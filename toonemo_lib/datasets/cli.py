@@ -17,6 +17,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cli_options import non_negative_int, number, positive_float, positive_int
+
+SECONDS_MAX = 86400  # --timeout and --delay: a day at most (time.sleep and sockets refuse far larger values)
+
 
 def _resolution(text: str) -> int:
     """argparse type: a StyleGAN2 resolution (a power of two, at least 4)."""
@@ -26,31 +30,6 @@ def _resolution(text: str) -> int:
         return check_resolution(int(text))
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _positive(kind):
-    """argparse type: a number of `kind` (int or float) greater than zero."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-        return value
-    parse.__name__ = f"positive {kind.__name__}"
-    return parse
-
-
-def _not_negative(text: str) -> int:
-    """argparse type: an int >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
 
 
 EXIT_STATUS = "exit status: 0 success, 1 a failure while working, 2 a usage error"
@@ -74,9 +53,9 @@ def add_commands(subparsers) -> None:
     dataset.add_argument("--format", dest="fmt", choices=["tfrecords", "zip"], default="tfrecords")
     dataset.add_argument("--background", default="white", help="colour behind transparent pixels (default white)")
     dataset.add_argument("--square", choices=["crop", "pad"], default="crop", help="centre-crop or pad to a square")
-    dataset.add_argument("--min-side", type=_positive(int), default=None,
+    dataset.add_argument("--min-side", type=positive_int, default=None,
                          help="smallest accepted side (default RESOLUTION/2)")
-    dataset.add_argument("--max-distance", type=_not_negative, default=6,
+    dataset.add_argument("--max-distance", type=non_negative_int, default=6,
                          help="Hamming distance that counts as a duplicate")
     dataset.add_argument("--name", default=None, help="data set name (default: the name of OUT_DIR)")
     dataset.set_defaults(func=run_dataset)
@@ -95,15 +74,17 @@ def add_commands(subparsers) -> None:
     source.add_argument("--video", metavar="FILE", help="video file whose frames to save")
     source.add_argument("--retry-log", metavar="FILE", help="a download.error.log: retry only its URLs")
     crawl.add_argument("--out", required=True, metavar="DIR", help="folder for the images")
-    crawl.add_argument("--every", type=_positive(int), default=30,
+    crawl.add_argument("--every", type=positive_int, default=30,
                        help="with --video: keep every N-th frame (default 30)")
-    crawl.add_argument("--max-pages", type=_positive(int), default=10,
+    crawl.add_argument("--max-pages", type=positive_int, default=10,
                        help="with --page: pages to visit in all (default 10)")
     crawl.add_argument("--next-pattern", default=None, help="with --page: regex for next-page links (URL or text)")
-    crawl.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host (default 1)")
-    crawl.add_argument("--timeout", type=_positive(float), default=30.0, help="seconds per request (default 30)")
-    crawl.add_argument("--retries", type=_not_negative, default=2, help="retries of transient failures (default 2)")
-    crawl.add_argument("--max-mb", type=_positive(float), default=20.0,
+    crawl.add_argument("--delay", type=number(float, minimum=0, maximum=SECONDS_MAX), default=1.0,
+                       help="seconds between requests to one host (default 1)")
+    crawl.add_argument("--timeout", type=number(float, above=0, maximum=SECONDS_MAX), default=30.0,
+                       help="seconds per request (default 30)")
+    crawl.add_argument("--retries", type=non_negative_int, default=2, help="retries of transient failures (default 2)")
+    crawl.add_argument("--max-mb", type=positive_float, default=20.0,
                        help="largest file to download in MB (default 20)")
     crawl.set_defaults(func=run_crawl)
 

@@ -16,6 +16,8 @@ import json
 import sys
 from typing import Optional
 
+from ..cli_options import positive_float, positive_int
+
 CLI_DESCRIPTION = """\
 Recognise the facial expression of every face in each IMAGE with the shipped
 mini-Xception model.
@@ -133,8 +135,8 @@ def train_main(argv: Optional[list] = None) -> int:
     parser.add_argument("--recipe", choices=("shipped", "resnet", "second"), default="shipped",
                         help="the shipped mini-Xception's recipe, the ResNet candidate's, or the second "
                              "recogniser's (models.RECIPES)")
-    parser.add_argument("--epochs", type=int, default=None, help="epochs in all (default: the recipe's)")
-    parser.add_argument("--learning-rate", type=float, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None, help="epochs in all (default: the recipe's)")
+    parser.add_argument("--learning-rate", type=positive_float, default=None,
                         help="peak of the cosine schedule (a continued run restarts the cosine from here)")
     parser.add_argument("--export", default=None, help="write the best model and its card here (.keras)")
     args = parser.parse_args(argv)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..cli_options import non_negative_int, positive_int, range_error
 from ..config import PROFILES
 from .pipeline import RECOGNISE_ON
 
@@ -43,11 +44,11 @@ def add_commands(subparsers) -> None:
         "webcam", help="expressions and emoji on a camera, in real time",
         description="Camera in, each face's expression and emoji drawn, an fps counter; q quits.")
     source = webcam.add_mutually_exclusive_group()
-    source.add_argument("--camera", type=int, default=0, help="camera index (default: 0)")
+    source.add_argument("--camera", type=non_negative_int, default=0, help="camera index (default: 0)")
     source.add_argument("--source", type=Path, help="a video file instead of a camera")
     webcam.add_argument("--emoji", default="builtin", help='a folder of seven expression PNGs (default: "builtin")')
     webcam.add_argument("--headless", action="store_true", help="no window (with --out to keep the frames)")
-    webcam.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    webcam.add_argument("--max-frames", type=positive_int, default=None, help="stop after this many frames")
     webcam.add_argument("--out", type=Path, help="write the drawn frames to this .mp4")
     webcam.set_defaults(func=_cmd_webcam)
 
@@ -71,8 +72,8 @@ def write_table(table, path: Path) -> None:
 
 
 def _cmd_video(args) -> int:
-    if args.every < 1:
-        print("toonemo video: error: --every must be at least 1", file=sys.stderr)
+    if range_error("--every", args.every, minimum=1):
+        print(f"toonemo video: error: {range_error('--every', args.every, minimum=1)}", file=sys.stderr)
         return 2
     if args.output.suffix.lower() != ".mp4":
         print(f"toonemo video: error: OUT must be an .mp4 file, not {args.output.name}", file=sys.stderr)

@@ -1,0 +1,131 @@
+"""Every numeric option of every command is finite and in range, checked before any work.
+
+A bad value (nan, inf, -inf, a negative or zero where none is allowed, a value past its limit)
+is a usage error: exit status 2, one ``... error: ...`` line on stderr naming the option, no
+traceback, and nothing written: no output file or folder is created.
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+from toonemo_lib import cli
+from toonemo_lib.cli_options import finite_float, number, positive_float, positive_int, range_error
+from toonemo_lib.emotion import cli as emotion_cli
+
+
+def _base(command, tmp):
+    """A command line that would do work (or fail for want of input) but for the bad option, and
+    the paths it would create."""
+    if command == "train":
+        return ["train", "--data", str(tmp / "data.zip"), "--out", str(tmp / "run")], [tmp / "run"]
+    if command == "crawl":
+        return ["crawl", "--video", str(tmp / "clip.mp4"), "--out", str(tmp / "raw")], [tmp / "raw"]
+    if command == "dataset":
+        return ["dataset", str(tmp / "src"), str(tmp / "set")], [tmp / "set"]
+    if command == "emoji":
+        return ["emoji", str(tmp / "photo.png"), str(tmp / "emoji"), "--profile", "smoke"], [tmp / "emoji"]
+    if command == "toonify":
+        return ["toonify", str(tmp / "photo.png"), str(tmp / "toon.png"), "--profile", "smoke"], [tmp / "toon.png"]
+    if command == "video":
+        return ["video", str(tmp / "in.mp4"), str(tmp / "out.mp4"), "--no-toonify"], [tmp / "out.mp4"]
+    if command == "webcam":
+        return ["webcam", "--headless", "--out", str(tmp / "cam.mp4")], [tmp / "cam.mp4"]
+    if command == "emotion-train":  # python -m toonemo_lib.emotion.train
+        return ["--data", str(tmp / "fer2013.csv"), "--out", str(tmp / "emotion_run")], [tmp / "emotion_run"]
+    raise ValueError(command)
+
+
+NON_FINITE = ("nan", "inf", "-inf")
+BAD = {  # command: {option: bad values}
+    "train": {"--kimg": (*NON_FINITE, "0", "-1"), "--tick-kimg": (*NON_FINITE, "0", "-4"),
+              "--snap": ("0", "-1", "nan"), "--batch": ("0", "-8", "inf"), "--gamma": (*NON_FINITE, "-1"),
+              "--p": (*NON_FINITE, "-0.1", "1.5"), "--freezed": ("-1", "nan"), "--seed": ("-1", str(2**32), "nan"),
+              "--keep-last": ("-1", "inf"), "--keep": ("nan", "inf", "-1", "4,x")},
+    "crawl": {"--every": ("0", "-1", "nan"), "--max-pages": ("0", "inf"), "--delay": (*NON_FINITE, "-1", "1e9"),
+              "--timeout": (*NON_FINITE, "0", "-1", "1e12"), "--retries": ("-1", "nan"),
+              "--max-mb": (*NON_FINITE, "0", "-1")},
+    "dataset": {"--resolution": ("nan", "0", "100"), "--min-side": ("0", "-1", "nan"),
+                "--max-distance": ("-1", "inf")},
+    "emoji": {"--strength": (*NON_FINITE, "1e9", "-1e9")},
+    "toonify": {"--steps": ("0", "-1", "nan"), "--blend-resolution": ("0", "12", "nan")},
+    "video": {"--every": ("0", "-1", "nan")},
+    "webcam": {"--camera": ("-1", "nan"), "--max-frames": ("0", "-1", "inf")},
+    "emotion-train": {"--epochs": ("0", "-1", "nan"), "--learning-rate": (*NON_FINITE, "0", "-0.1")},
+}
+CASES = [(command, option, value) for command, options in BAD.items()
+         for option, values in options.items() for value in values]
+
+
+def _exit_status(command, argv):
+    """The exit status of one in-process run, whether argparse exits or the command returns."""
+    try:
+        return emotion_cli.train_main(argv) if command == "emotion-train" else cli.main(argv)
+    except SystemExit as exit_:
+        return exit_.code
+
+
+@pytest.mark.parametrize("command, option, value", CASES, ids=[f"{c} {o}={v}" for c, o, v in CASES])
+def test_a_bad_numeric_option_is_a_usage_error_before_any_work(command, option, value, tmp_path, capsys):
+    argv, outputs = _base(command, tmp_path)
+    status = _exit_status(command, [*argv, f"{option}={value}"])  # --opt=VALUE: argparse takes "-inf" too
+    err = capsys.readouterr().err
+    assert status == 2, f"exit {status}: {err}"
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(lines) == 1 and option in lines[0], err
+    assert "Traceback" not in err
+    assert not any(path.exists() for path in outputs), [p for p in outputs if p.exists()]
+
+
+@pytest.mark.parametrize("command, option", [("train", "--kimg"), ("crawl", "--max-mb"), ("emoji", "--strength")])
+def test_a_negative_infinity_after_a_space_is_a_usage_error_too(command, option, tmp_path, capsys):
+    """``--opt -inf`` looks like an option to argparse: still exit 2, with the option named."""
+    argv, outputs = _base(command, tmp_path)
+    assert _exit_status(command, [*argv, option, "-inf"]) == 2
+    assert option in capsys.readouterr().err
+    assert not any(path.exists() for path in outputs)
+
+
+def test_the_console_command_says_one_line_and_no_traceback(tmp_path):
+    """The brief's case: `toonemo emoji --strength nan` wrote seven black PNGs with exit 0."""
+    done = subprocess.run([sys.executable, "-m", "toonemo_lib.cli", "emoji", str(tmp_path / "photo.png"),
+                           str(tmp_path / "out"), "--strength", "nan"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("toonemo emoji: error: argument --strength:")
+    assert not (tmp_path / "out").exists()
+
+
+def test_valid_values_parse_as_before():
+    parser = cli.build_parser()
+    args = parser.parse_args(["train", "--data", "d.zip", "--out", "r", "--kimg", "0.064", "--tick-kimg", "0.016",
+                              "--snap", "1", "--batch", "8", "--gamma", "0", "--aug", "fixed", "--p", "1",
+                              "--freezed", "0", "--seed", "2020", "--keep-last", "0", "--keep", "12,16"])
+    assert (args.kimg, args.tick_kimg, args.gamma, args.p, args.seed) == (0.064, 0.016, 0.0, 1.0, 2020)
+    from toonemo_lib.stylegan2_cli import _usage_errors
+
+    args.metrics = "none"
+    assert _usage_errors(args) == [] and args.keep == [12.0, 16.0]
+    args = parser.parse_args(["crawl", "--page", "http://x", "--out", "o", "--delay", "0", "--timeout", "2.5",
+                              "--max-mb", "0.5", "--retries", "0", "--max-pages", "3"])
+    assert (args.delay, args.timeout, args.max_mb, args.retries, args.max_pages) == (0.0, 2.5, 0.5, 0, 3)
+    args = parser.parse_args(["emoji", "p.png", "out", "--strength", "-2.5"])
+    assert args.strength == -2.5
+    assert parser.parse_args(["emoji", "p.png", "out", "--strength", "0"]).strength == 0.0
+    args = parser.parse_args(["webcam", "--camera", "0", "--max-frames", "1"])
+    assert (args.camera, args.max_frames) == (0, 1)
+
+
+def test_the_shared_rules():
+    import argparse
+
+    assert finite_float("1e-3") == 0.001 and positive_int("7") == 7 and positive_float("0.5") == 0.5
+    for parse, text in [(finite_float, "nan"), (finite_float, "-inf"), (finite_float, "1e400"),
+                        (positive_float, "0"), (positive_int, "1.5"), (positive_int, "0"),
+                        (number(float, minimum=0, maximum=1), "1.01")]:
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse(text)
+    assert range_error("--x", None, above=0) is None and range_error("--x", 3, minimum=1) is None
+    assert range_error("--x", float("nan"), above=0) == "--x must be a finite number, got nan"
+    assert range_error("--x", 0.0, above=0) == "--x must be greater than 0, got 0"
+    assert range_error("--x", 5, minimum=0, maximum=4) == "--x must be between 0 and 4, got 5"
