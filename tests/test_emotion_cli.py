@@ -153,3 +153,29 @@ def test_training_on_missing_data_is_a_one_line_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         emotion_cli.train_main(["--data", "x.csv"])  # --out is required
     assert exit_.value.code == 2
+
+
+def test_emotion_train_is_a_toonemo_command_and_resumes_from_a_folder_alone(tmp_path, capsys):
+    import argparse
+    import dataclasses
+    import json
+
+    from toonemo_lib.cli import main
+    from toonemo_lib.emotion.models import RECIPES
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["emotion-train", "--help"])
+    assert exit_.value.code == 0 and "--resume" in capsys.readouterr().out
+    run = tmp_path / "run"
+    run.mkdir()
+    recorded = dataclasses.replace(RECIPES["second"], epochs=16)
+    (run / "config.json").write_text(json.dumps(dataclasses.asdict(recorded)))
+    args = argparse.Namespace(resume=str(run), out=None, recipe="shipped", epochs=30, learning_rate=None)
+    run_dir, config = emotion_cli.run_config(args, "toonemo emotion-train")
+    assert run_dir == str(run) and config == dataclasses.replace(recorded, epochs=30)  # its recipe, not --recipe's
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["emotion-train", "--resume", str(empty), "--data", str(tmp_path / "absent.csv")]) == 1
+    with pytest.raises(SystemExit) as exit_:
+        main(["emotion-train", "--out", str(run), "--resume", str(run)])  # one or the other
+    assert exit_.value.code == 2

@@ -110,12 +110,20 @@ def test_the_emotion_trainer_warns_when_tensorflow_loaded_with_onednn_on(monkeyp
         emotion_train.warn_if_onednn_may_crash()
 
 
-def test_emotion_training_entry_points_apply_the_guard_before_tensorflow():
-    for module in ("train", "grid_tuner"):
-        text = (Path(cpu.__file__).parent / "emotion" / f"{module}.py").read_text()
-        first_import = min(text.index(line) for line in ("\nimport keras", "\nfrom toonemo_lib.emotion.")
-                           if line in text)
-        assert text.index("apply_onednn_setting(emotion_training=True)") < first_import, module
+def test_the_grid_tuners_processes_apply_the_guard_before_tensorflow():
+    text = (Path(cpu.__file__).parent / "emotion" / "grid_tuner.py").read_text()
+    guard = text.index("apply_onednn_setting(emotion_training=True)")
+    assert guard < text.index("\nfrom toonemo_lib.emotion.")
+
+
+def test_toonemo_emotion_train_applies_the_guard_before_anything_else(monkeypatch, tmp_path, capsys):
+    from toonemo_lib.emotion import cli as emotion_cli
+
+    calls = []
+    monkeypatch.setattr(cpu, "apply_onednn_setting", lambda **kwargs: calls.append(kwargs))
+    assert emotion_cli.train_main(["--data", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "run")]) == 1
+    assert calls == [{"emotion_training": True}]  # before the data is even read
+    assert "absent.csv" in capsys.readouterr().err
 
 
 def test_importing_the_package_keeps_large_tensors_in_tensorflows_caching_allocator():

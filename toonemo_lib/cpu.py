@@ -13,7 +13,7 @@ exported always wins.
 
 TensorFlow reads the variable once, when it is first imported, so the entry points that
 train emotion networks call ``apply_onednn_setting(emotion_training=True)`` before any
-import of TensorFlow: ``python -m toonemo_lib.emotion.train`` and ``.grid_tuner``,
+import of TensorFlow: ``toonemo emotion-train``, ``python -m toonemo_lib.emotion.grid_tuner``,
 notebook 05's ``course.start`` and the test suite.  `emotion_training_at_risk` tells an
 emotion trainer that started too late (TensorFlow already loaded with oneDNN on).
 

@@ -140,7 +140,7 @@ the capstone's best scaled model (seed 000, table 1, model 9) reached 0.6817.
 |---|---|---|---|---|
 {per_class}
 
-{card.get('notes') or 'Reproduce with `python -m toonemo_lib.emotion.train --data fer2013.csv --out runs/shipped --export MODEL.keras`.'}
+{card.get('notes') or 'Reproduce with `toonemo emotion-train --data fer2013.csv --out runs/shipped --export MODEL.keras`.'}
 FER2013's faces are mostly frontal, 48x48, of adults photographed in the wild and labelled once;
 expect lower accuracy on profile views, children, cartoons and strong lighting.
 """

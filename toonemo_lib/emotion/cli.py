@@ -1,7 +1,12 @@
-"""The `toonemo emotion` command, and the training command of the shipped model.
+"""The `toonemo emotion` command, and `toonemo emotion-train`, the training command of the shipped model.
 
     toonemo emotion photo.jpg [more.jpg ...] [--whole-image] [--json]
-    python -m toonemo_lib.emotion.train --data fer2013.csv --out runs/shipped --export MODEL.keras
+    toonemo emotion-train [--data fer2013.csv] --out runs/shipped [--recipe shipped|resnet|second]
+                          [--epochs N] [--learning-rate LR] [--export MODEL.keras]
+    toonemo emotion-train --resume runs/shipped [--epochs N]
+
+`emotion-train` switches oneDNN off before TensorFlow loads on AVX-512 CPUs, where it
+crashed training these networks (toonemo_lib/cpu.py).
 
 Exit status (both): 0 success, 1 a failure (an image, the model or the data could not be
 used), 2 a usage error (argparse).  Nothing heavy is imported at module level: the
@@ -44,6 +49,10 @@ still recognised.  Exit status: 0 all images recognised, 1 an image or the model
 not be used, 2 a usage error."""
 
 
+TRAIN_DESCRIPTION = ("Train an emotion model's recipe (the shipped one by default) on FER2013 (Training split; "
+                     "best epoch chosen on PublicTest), into a run folder that the same command resumes.")
+
+
 def add_commands(subparsers) -> None:
     """Register `toonemo emotion` on an argparse sub-parsers object."""
     emotion = subparsers.add_parser(
@@ -62,6 +71,11 @@ def add_commands(subparsers) -> None:
                               "cascade where BlazeFace finds none (auto, when BlazeFace is installed)")
     emotion.add_argument("--json", action="store_true", help="print JSON instead of a table")
     emotion.set_defaults(func=run_emotion)
+    train = subparsers.add_parser("emotion-train", help="train an emotion recogniser on FER2013 (resumable)",
+                                  description=TRAIN_DESCRIPTION,
+                                  epilog="exit status: 0 trained, 1 the data or run folder could not be used, 2 a usage error")
+    add_train_arguments(train)
+    train.set_defaults(func=run_emotion_train)
 
 
 def _table(results: list[dict]) -> str:
@@ -122,16 +136,15 @@ def _first_line(err: Exception) -> str:
     return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
 
 
-def train_main(argv: Optional[list] = None) -> int:
-    """``python -m toonemo_lib.emotion.train --data FER2013 --out runs/shipped [--export MODEL.keras]``.
-
-    Exit status: 0 trained, 1 the data could not be read, 2 a usage error (argparse).
-    """
-    parser = argparse.ArgumentParser(prog="python -m toonemo_lib.emotion.train",
-                                     description="Train an emotion model's recipe (the shipped one by default) on FER2013 "
-                                                 "(Training split; best epoch chosen on PublicTest).")
-    parser.add_argument("--data", required=True, help="fer2013.csv, an image-folder root or the npz")
-    parser.add_argument("--out", required=True, help="run folder (run again to resume)")
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `toonemo emotion-train`."""
+    parser.add_argument("--data", default=None,
+                        help="FER2013: fer2013.csv, an image-folder root or the npz (default: the copy "
+                             "TOONEMO_FER2013 or the cache names)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="a new run folder (the same command again resumes it)")
+    where.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue the run in RUN_DIR with the recipe its config.json records")
     parser.add_argument("--recipe", choices=("shipped", "resnet", "second"), default="shipped",
                         help="the shipped mini-Xception's recipe, the ResNet candidate's, or the second "
                              "recogniser's (models.RECIPES)")
@@ -139,27 +152,58 @@ def train_main(argv: Optional[list] = None) -> int:
     parser.add_argument("--learning-rate", type=positive_float, default=None,
                         help="peak of the cosine schedule (a continued run restarts the cosine from here)")
     parser.add_argument("--export", default=None, help="write the best model and its card here (.keras)")
-    args = parser.parse_args(argv)
 
-    from toonemo_lib.datasets.fer2013 import load_fer2013
 
-    try:  # the data first: a wrong path fails before TensorFlow loads
-        data = load_fer2013(args.data)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"{parser.prog}: error: {_first_line(err)}", file=sys.stderr)
+def run_config(args, prog: str):
+    """The run folder and the `TrainConfig` the options ask for (a resumed run's from its config.json)."""
+    from pathlib import Path
+
+    from toonemo_lib import runs
+    from toonemo_lib.emotion.models import RECIPES, TrainConfig
+
+    if args.resume is not None:
+        recorded = runs.read_json(Path(args.resume) / runs.CONFIG)
+        if recorded is None:
+            raise FileNotFoundError(f"{args.resume} holds no {runs.CONFIG}: not an emotion run folder")
+        known = {field.name for field in dataclasses.fields(TrainConfig)}
+        recipe = TrainConfig(**{k: v for k, v in recorded.items() if k in known})
+        run_dir = args.resume
+    else:
+        recipe, run_dir = RECIPES[args.recipe], args.out
+    config = dataclasses.replace(recipe, epochs=args.epochs or recipe.epochs,
+                                 learning_rate=args.learning_rate or recipe.learning_rate)
+    return run_dir, config
+
+
+def run_emotion_train(args: argparse.Namespace, prog: str = "toonemo emotion-train") -> int:
+    """Train (or continue) an emotion model's recipe on FER2013; exit 0 trained, 1 the data or run
+    folder could not be used."""
+    from toonemo_lib.cpu import apply_onednn_setting
+
+    apply_onednn_setting(emotion_training=True)  # before TensorFlow loads (toonemo_lib/cpu.py)
+    from toonemo_lib.datasets.fer2013 import load_fer2013, require_fer2013
+
+    try:  # the data and the run folder first: a wrong path fails before TensorFlow loads
+        data = load_fer2013(require_fer2013(args.data))
+        run_dir, config = run_config(args, prog)
+    except (FileNotFoundError, ValueError, TypeError) as err:
+        print(f"{prog}: error: {_first_line(err)}", file=sys.stderr)
         return 1
 
     from toonemo_lib.emotion.card import export_run
-    from toonemo_lib.emotion.models import RECIPES
     from toonemo_lib.emotion.train import train
 
-    recipe = RECIPES[args.recipe]
-    config = dataclasses.replace(recipe, epochs=args.epochs or recipe.epochs,
-                                 learning_rate=args.learning_rate or recipe.learning_rate)
-    log = train(config, data, args.out, verbose=2)
+    log = train(config, data, run_dir, verbose=1)  # Keras' progress bar per epoch
     print(log.tail())
     if args.export:
-        card = export_run(args.out, data, args.export)
+        card = export_run(run_dir, data, args.export)
         print(f"exported {args.export}: PublicTest accuracy {card['publictest']['accuracy_flip_tta']:.4f} "
               f"(flip TTA), {card['ms_per_face_batch32']:.3f} ms/face")
     return 0
+
+
+def train_main(argv: Optional[list] = None) -> int:
+    """`toonemo emotion-train` on its own (tests, scripts): parse `argv` and train."""
+    parser = argparse.ArgumentParser(prog="toonemo emotion-train", description=TRAIN_DESCRIPTION)
+    add_train_arguments(parser)
+    return run_emotion_train(parser.parse_args(argv))

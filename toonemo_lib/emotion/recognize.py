@@ -88,7 +88,7 @@ CASCADE = "haarcascade_frontalface_alt2.xml"  # one of OpenCV's bundled cascades
 BACKENDS = ("auto", "lite", "tensorflow")
 DETECTORS = ("auto", "blazeface", "haar", "blazeface+haar")
 
-TRAIN_HINT = ("train and export one with `python -m toonemo_lib.emotion.train --data fer2013.csv "
+TRAIN_HINT = ("train and export one with `toonemo emotion-train --data fer2013.csv "
               "--out runs/shipped --export MODEL.keras`, or pass another model's path")
 
 

@@ -29,11 +29,6 @@ import warnings
 from pathlib import Path
 from typing import Optional
 
-if __name__ == "__main__":  # this process trains emotion networks: oneDNN's crash guard, before TensorFlow loads
-    from toonemo_lib.cpu import apply_onednn_setting
-
-    apply_onednn_setting(emotion_training=True)
-
 import keras
 import numpy as np
 import pandas as pd
@@ -179,7 +174,7 @@ def warn_if_onednn_may_crash() -> None:
     if emotion_training_at_risk():
         warnings.warn("TensorFlow was loaded with oneDNN on and this CPU has AVX-512, where oneDNN's convolution "
                       "gradient crashed training emotion networks (double free). If this process dies, start it "
-                      "with TF_ENABLE_ONEDNN_OPTS=0 (or train with python -m toonemo_lib.emotion.train)",
+                      "with TF_ENABLE_ONEDNN_OPTS=0 (or train with toonemo emotion-train)",
                       RuntimeWarning, stacklevel=3)
 
 
@@ -227,9 +222,3 @@ def train(config: TrainConfig, data: dict, run_dir, verbose: int = 1) -> pd.Data
     log = runs.read_log(run_dir)
     runs.write_state(run_dir, epochs_done=len(log), done=True, epochs=config.epochs)
     return log
-
-
-if __name__ == "__main__":  # `python -m toonemo_lib.emotion.train ...`, the command of the shipped model's card
-    from toonemo_lib.emotion.cli import train_main
-
-    raise SystemExit(train_main())
