@@ -377,3 +377,47 @@ def assert_redraws(move: WidgetMove) -> None:
     assert move.fraction > CHANGED_FRACTION, (
         f"pressing {move.key} on {move.control!r} redrew the output, but only {move.fraction:.2%} of its pixels "
         f"changed (threshold {CHANGED_FRACTION:.0%}): the callback ignores the control")
+
+
+@dataclass
+class Upload:
+    seconds: float
+    images: int  # images the widget's output shows after the upload
+    text: str  # the output's text
+
+
+def upload_widgets(page):
+    """The rendered ``interactive`` boxes that hold a ``FileUpload`` (its button is ``.widget-upload``)."""
+    return interact_widgets(page).filter(has=page.locator(".widget-upload"))
+
+
+def upload_file(page, box, path: Path, done_text: str, timeout_s: float = 300) -> Upload:
+    """Upload ``path`` through the FileUpload of ``box`` as a learner does: click, pick the file.
+
+    Playwright answers the browser's file chooser; the widget sends the file to the kernel, whose
+    callback draws into the box's output.  Waits until the output shows ``done_text`` and its
+    images are loaded, with the kernel idle.  Raises AssertionError on a traceback in the output
+    or when ``done_text`` does not appear within ``timeout_s``.
+    """
+    button = box.locator(".widget-upload").first
+    button.scroll_into_view_if_needed()
+    start = time.monotonic()
+    with page.expect_file_chooser() as chooser:
+        button.click()
+    chooser.value.set_files(str(path))
+    while True:
+        page.wait_for_timeout(500)
+        state = box.evaluate("""b => {
+          const out = b.querySelector('.widget-output');
+          const imgs = [...out.querySelectorAll('img')];
+          const errors = [...out.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]')]
+            .map(e => e.textContent).filter(t => /Traceback|Error/.test(t));
+          return {text: out.textContent, images: imgs.length, loaded: imgs.every(i => i.complete), errors};
+        }""")
+        assert not state["errors"], f"the upload made the callback fail:\n{state['errors'][0][:1500]}"
+        kernel = page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status")
+        if done_text in state["text"] and state["loaded"] and kernel == "idle":
+            return Upload(time.monotonic() - start, state["images"], state["text"])
+        if time.monotonic() - start > timeout_s:
+            raise AssertionError(f"{done_text!r} did not appear within {timeout_s:.0f} s of uploading {path.name}; "
+                                 f"the output shows: {state['text'][-500:]!r}")

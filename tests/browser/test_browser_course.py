@@ -3,8 +3,9 @@
 papermill proves a notebook executes; these tests open it the way a learner does.  For each
 notebook: open it in JupyterLab, *Run All Cells* in the ``smoke`` profile with
 ``SHOW_WIDGETS = True``, wait for the kernel to go idle, check that no cell shows an error and
-no widget renders as text, save a full-page screenshot.  For each ``interactive`` widget, press
-a key on its slider and check that the image it draws changed (see labdriver.CHANGED_FRACTION).
+no widget renders as text, save a full-page screenshot.  For each ``interactive`` widget with a
+slider, press a key on it and check that the image it draws changed (see labdriver.CHANGED_FRACTION).
+Notebook 04's upload widget gets a photo through the browser's file chooser and must show it toonified.
 """
 
 import json
@@ -16,6 +17,7 @@ import pytest
 import labdriver
 from browser_fixtures import browser, chromium_path, lab, lab_root, screenshot_dir  # noqa: F401  (fixtures)
 from toonemo_lib.config import NOTEBOOKS_DIR
+from toonemo_lib.datasets.samples import sample_path
 
 pytestmark = pytest.mark.browser
 
@@ -77,11 +79,16 @@ def test_notebook_runs_in_jupyterlab(executed):
 
 @pytest.mark.parametrize("executed", [n for n in SELECTED if _declares_show_widgets(n)], indirect=True, ids=lambda n: n[:2])
 def test_widgets_redraw_when_moved(executed):
-    """Every interactive widget of a notebook with SHOW_WIDGETS: its slider moved far, its image changes."""
+    """Every interactive widget with a slider of a notebook with SHOW_WIDGETS: moved far, its image changes.
+
+    Upload widgets (notebook 04's) have no slider: test_upload_toonifies_a_photo gives them a file.
+    """
     page = executed["page"]
     boxes = labdriver.interact_widgets(page)
     assert boxes.count() >= 1, f"{executed['name']} declares SHOW_WIDGETS but shows no interactive widget"
-    for index in range(boxes.count()):
+    sliders = [index for index in range(boxes.count()) if boxes.nth(index).locator(".widget-slider").count()]
+    assert sliders, f"{executed['name']} shows no interactive widget with a slider"
+    for index in sliders:
         move = labdriver.move_slider(page, boxes.nth(index))
         print(f"\n{executed['name']} widget {index} ({move.control}, {move.key}): {move.fraction:.2%} of the output's "
               f"pixels changed in {move.seconds:.1f} s, {move.visible_fraction:.2%} by more than "
@@ -89,6 +96,24 @@ def test_widgets_redraw_when_moved(executed):
               f"threshold {labdriver.CHANGED_FRACTION:.0%})")
         assert move.same_state_fraction == 0
         labdriver.assert_redraws(move)
+
+
+@pytest.mark.parametrize("executed", [n for n in SELECTED if n.startswith("04")], indirect=True, ids=lambda n: n[:2])
+def test_upload_toonifies_a_photo(executed, screenshot_dir):
+    """Notebook 04's "Toonify yourself": the astronaut uploaded through the file chooser comes back toonified."""
+    page = executed["page"]
+    boxes = labdriver.upload_widgets(page)
+    assert boxes.count() == 1, "notebook 04 shows no upload widget (or several)"
+    box = boxes.first
+    assert "Upload a photo" in box.locator(".widget-output").inner_text()
+    upload = labdriver.upload_file(page, box, sample_path("faces/astronaut.png"), "toonified astronaut.png")
+    screenshot = screenshot_dir / f"{executed['name'][:-6]}_upload.png"
+    box.screenshot(path=str(screenshot))
+    print(f"\n{executed['name']}: astronaut.png uploaded and toonified in {upload.seconds:.1f} s, "
+          f"{upload.images} images drawn; screenshot {screenshot}")
+    assert "astronaut.png: 512x512 photo" in upload.text
+    assert upload.images >= 2, "the toonify row and the emoji steps should both be drawn"
+    assert not labdriver.page_problems(page)
 
 
 BROKEN_NOTEBOOK = """\
