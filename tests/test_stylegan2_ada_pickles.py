@@ -31,19 +31,9 @@ G_KWARGS = dict(resolution=RES, latent_size=16, dlatent_size=16, mapping_layers=
                 mapping_fmaps=16, fmap_base=128, fmap_max=16, num_fp16_res=4, conv_clamp=256)
 D_KWARGS = dict(resolution=RES, fmap_base=128, fmap_max=16, mbstd_group_size=4,
                 num_fp16_res=4, conv_clamp=256)
-OFFICIAL_GLOBALS = {("dnnlib.tflib.network", "Network"), ("numpy.core.multiarray", "_reconstruct"),
-                    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar")}
-# static_kwargs stylegan2-ada-pytorch's legacy.py accepts for TF pickles (it raises on others).
-LEGACY_G_KWARGS = {"latent_size", "label_size", "dlatent_size", "resolution", "num_channels",
-                   "mapping_layers", "label_fmaps", "mapping_fmaps", "mapping_nonlinearity",
-                   "mapping_lrmul", "w_avg_beta", "fmap_base", "fmap_max", "num_fp16_res",
-                   "conv_clamp", "architecture", "resample_kernel", "use_noise", "nonlinearity",
-                   "truncation_psi", "truncation_cutoff", "style_mixing_prob", "structure",
-                   "conditioning", "fused_modconv"}
-LEGACY_D_KWARGS = {"label_size", "resolution", "num_channels", "architecture", "fmap_base",
-                   "fmap_max", "num_fp16_res", "conv_clamp", "mapping_fmaps", "nonlinearity",
-                   "resample_kernel", "freeze_layers", "mapping_layers", "mapping_lrmul",
-                   "mbstd_group_size", "mbstd_num_features", "structure"}
+# What an official file names and the kwargs stylegan2-ada-pytorch's legacy.py accepts: the same sets
+# as for stylegan2's files.
+from test_stylegan2_official import LEGACY_D_KWARGS, LEGACY_G_KWARGS, OFFICIAL_GLOBALS  # noqa: E402
 
 
 def randomized(model, seed):

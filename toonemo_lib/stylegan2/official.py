@@ -624,20 +624,23 @@ def mixed_precision_of(config, name, flavour):
     return values
 
 
+def flavour_static_kwargs(config, name, flavour, always, if_not_default, defaults) -> dict:
+    """A network's static kwargs as `flavour` writes them: stylegan2-ada's with the mixed-precision
+    kwargs; stylegan2's refuses a network that has them (`mixed_precision_of`)."""
+    values = mixed_precision_of(config, name, flavour)  # refuses what stylegan2's files cannot hold
+    if flavour.name == "stylegan2-ada":
+        config, always = dict(config, **values), always + _MIXED_PRECISION
+    return static_kwargs_of(config, always, if_not_default, defaults)
+
+
 def generator_state(G, name, build_module_src=None, flavour="stylegan2"):
     """The TF1 `G_main` Network (with its synthesis and mapping components) of a Generator."""
     flavour = flavour_named(flavour)
     src = dict(build_module_src=build_module_src or flavour.build_module_src)
     if not isinstance(G, Generator):
         raise TypeError(f"{name} must be a stylegan2 Generator, got {type(G).__name__}")
-    config = G.get_config()
-    written = _G_WRITTEN
-    if flavour.name == "stylegan2-ada":
-        config.update(mixed_precision_of(config, name, flavour))
-        written += _MIXED_PRECISION
-    else:
-        mixed_precision_of(config, name, flavour)
-    kwargs = static_kwargs_of(config, written, _G_WRITTEN_IF_NOT_DEFAULT, TF1_GENERATOR_DEFAULTS)
+    kwargs = flavour_static_kwargs(G.get_config(), name, flavour, _G_WRITTEN, _G_WRITTEN_IF_NOT_DEFAULT,
+                                   TF1_GENERATOR_DEFAULTS)
     shared = {k: v for k, v in kwargs.items() if k not in _G_MAIN_ONLY}
     arrays = {n: v.numpy() for n, v in G.tf1_variables().items()}
     shapes = dict.fromkeys(("G", "synthesis", "mapping"))
@@ -667,15 +670,8 @@ def discriminator_state(D, name="D", build_module_src=None, flavour="stylegan2")
     flavour = flavour_named(flavour)
     if not isinstance(D, Discriminator):
         raise TypeError(f"{name} must be a stylegan2 Discriminator, got {type(D).__name__}")
-    config = D.get_config()
-    written = _D_WRITTEN
-    if flavour.name == "stylegan2-ada":
-        config.update(mixed_precision_of(config, name, flavour))
-        written += _MIXED_PRECISION
-    else:
-        mixed_precision_of(config, name, flavour)
-    kwargs = static_kwargs_of(config, written, _D_WRITTEN_IF_NOT_DEFAULT,
-                              TF1_DISCRIMINATOR_DEFAULTS)
+    kwargs = flavour_static_kwargs(D.get_config(), name, flavour, _D_WRITTEN, _D_WRITTEN_IF_NOT_DEFAULT,
+                                   TF1_DISCRIMINATOR_DEFAULTS)
     variables = [(n, tf1_value(v.numpy())) for n, v in D.tf1_variables().items()]
     shapes = None
     if flavour.has_shapes:
