@@ -30,8 +30,8 @@ import numpy as np
 
 from toonemo_lib.cpu import describe_cpu  # (the package's TensorFlow settings before TensorFlow loads)
 from toonemo_lib.datasets.synthetic import coloured_discs
-from toonemo_lib.stylegan2.loss import config_preset
-from toonemo_lib.stylegan2.train import Trainer
+from toonemo_lib.stylegan2.presets import config_preset
+from toonemo_lib.stylegan2.trainer import Trainer
 
 PEER_SCRIPT = Path(__file__).with_name("peer_train_official.py")
 

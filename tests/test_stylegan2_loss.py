@@ -10,11 +10,11 @@ import pytest
 import tensorflow as tf
 
 from toonemo_lib.stylegan2 import Discriminator, Generator
-from toonemo_lib.stylegan2.loss import (TrainingConfig, auto_batch, config_preset,
-                                        d_logistic_loss, ema_beta, g_nonsaturating_loss,
-                                        lazy_adam, path_length_penalty, path_lengths,
-                                        pl_batch_size, pl_noise_like, r1_grad_norms,
-                                        r1_penalty, style_mixing_ws, update_ema, update_w_avg)
+from toonemo_lib.stylegan2.loss import (d_logistic_loss, g_nonsaturating_loss, path_length_penalty,
+                                        path_lengths, pl_noise_like, r1_grad_norms, r1_penalty,
+                                        style_mixing_ws, update_w_avg)
+from toonemo_lib.stylegan2.optim import ema_beta, lazy_adam, update_ema
+from toonemo_lib.stylegan2.presets import TrainingConfig, auto_batch, config_preset, pl_batch_size
 
 tf.config.experimental.enable_tensor_float_32_execution(False)
 

@@ -15,10 +15,13 @@ from toonemo_lib.cli import main
 from toonemo_lib.datasets.synthetic import coloured_discs
 from toonemo_lib.datasets.tfrecords import write_zip
 from toonemo_lib.stylegan2 import load_official_pickle
-from toonemo_lib.stylegan2.loss import config_preset
+from toonemo_lib.stylegan2.presets import config_preset
 from toonemo_lib.stylegan2.snapshot import list_snapshots, load_snapshot, snapshot_name
-from toonemo_lib.stylegan2.train import (RunMismatchError, Trainer, check_same_run, freeze_layers,
-                                         load_training_images, minibatch, minibatch_indices, train)
+from toonemo_lib.stylegan2.spec import RunSpec
+from toonemo_lib.stylegan2.dataset import load_training_images, minibatch, minibatch_indices
+from toonemo_lib.stylegan2.run_folder import RunMismatchError, check_same_run
+from toonemo_lib.stylegan2.train import TrainingSession, continue_run, train
+from toonemo_lib.stylegan2.trainer import Trainer, freeze_layers
 from toonemo_lib.stylegan2_cli import PRESET_NAMES
 
 
@@ -91,7 +94,7 @@ def test_two_replicas_make_the_step_of_one(tmp_path):
         sys.path.insert(0, "tests")
         from test_stylegan2_train import small_config, weights
         from toonemo_lib.datasets.synthetic import coloured_discs
-        from toonemo_lib.stylegan2.train import Trainer
+        from toonemo_lib.stylegan2.trainer import Trainer
         config = small_config(batch=4)
         config.mbstd = 1
         reals = coloured_discs(4, 8, seed=2)
@@ -189,10 +192,10 @@ def test_snapshot_names_follow_nvidia_and_stay_apart_within_a_kimg():
     assert snapshot_name(200, taken={"network-snapshot-000000"}) == "network-snapshot-000000.200"
 
 
-def test_cli_presets_match_the_training_presets():
-    from toonemo_lib.stylegan2.loss import PRESET_NAMES as names
+def test_cli_presets_are_the_training_presets():
+    from toonemo_lib.stylegan2.presets import PRESET_NAMES as names
 
-    assert tuple(PRESET_NAMES) == tuple(names)
+    assert PRESET_NAMES is names and "tiny" in names
 
 
 # --------------------------------------------------------------------------- transfer and the run folder
@@ -263,6 +266,46 @@ def test_a_carried_run_continues_in_a_new_run_folder(discs32_zip, tmp_path):
     assert len(list_snapshots(carry)) == 1
 
 
+def test_resume_run_dir_continues_a_carried_run_from_its_folder_alone(discs32_zip, tmp_path, capsys):
+    """`toonemo train --resume data/checkpoints/<run> --out runs/<run>`: the next session repeats
+    no setting; the data may have moved (same fingerprint); another identity is refused."""
+    carry = tmp_path / "checkpoints" / "discs"
+    assert main(["train", "--data", str(discs32_zip), "--cfg", "tiny", "--batch", "4", "--tick-kimg", "0.016",
+                 "--out", str(tmp_path / "session1"), "--kimg", "0.032", "--carry", str(carry)]) == 0
+    spec = RunSpec.from_json((carry / "config.json").read_text())
+    assert (spec.cfg, spec.batch, spec.tick_kimg, spec.kimg, spec.carry) == ("tiny", 4, 0.016, 0.032, str(carry))
+    moved = tmp_path / "elsewhere.zip"
+    moved.write_bytes(discs32_zip.read_bytes())
+    session2 = tmp_path / "session2"
+    assert main(["train", "--resume", str(carry), "--out", str(session2), "--kimg", "0.048", "--data", str(moved)]) == 0
+    log = pd.read_csv(session2 / "log.csv")
+    assert log["kimg"].tolist() == pytest.approx([0.004, 0.02, 0.032, 0.048])  # continued, not restarted
+    recorded = json.loads((session2 / "config.json").read_text())
+    assert recorded["data"] == str(moved) and recorded["kimg"] == 0.048 and recorded["cfg"] == "tiny"
+    newest = load_snapshot(list_snapshots(carry)["path"].iloc[-1])  # the carry folder kept up
+    assert newest.state["cur_nimg"] == 48 and RunSpec.from_dict(newest.state["spec"]) == RunSpec.from_dict(recorded)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(session2), "--cfg", "small"]) == 1  # another run's identity
+    assert "cfg: 'tiny' there, 'small' now" in capsys.readouterr().err
+    other = write_zip(coloured_discs(16, 32, seed=9), tmp_path / "other.zip")
+    assert main(["train", "--resume", str(session2), "--data", str(other)]) == 1  # other images
+    assert "data_fingerprint" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path)]) == 1  # a folder without config.json
+    assert "holds no config.json" in capsys.readouterr().err
+    assert main(["train", "--cfg", "tiny"]) == 2  # no --data, --out, nor a run folder to continue
+
+
+def test_a_session_keeps_the_trainer_for_the_next_call(discs32_zip, tmp_path):
+    spec = RunSpec(data=discs32_zip, cfg="tiny", batch=4, kimg=0.004, tick_kimg=0.004, aug="noaug")
+    session = TrainingSession()
+    train(spec, tmp_path / "run", session=session, progress=False)
+    first = session.trainer
+    log = continue_run(tmp_path / "run", kimg=0.008, session=session, progress=False)
+    assert session.trainer is first and log["kimg"].tolist() == pytest.approx([0.004, 0.008])
+    with pytest.raises(TypeError, match="RunSpec"):
+        train(str(discs32_zip), tmp_path / "other")
+
+
 def test_cli_errors(discs32_zip, tiny_a, tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "nothing.zip"), "--out", str(tmp_path / "r")]) == 1
     assert "no data set" in capsys.readouterr().err
@@ -330,8 +373,8 @@ def test_a_tiny_network_learns_coloured_discs_from_scratch(tmp_path):
     from toonemo_lib.stylegan2.metrics import colour_histogram_distance
 
     reals = coloured_discs(1000, 32, seed=0)
-    log = train(write_zip(reals, tmp_path / "discs.zip"), tmp_path / "run", cfg="tiny", kimg=2.5,
-                tick_kimg=0.5, aug="noaug", progress=False)
+    spec = RunSpec(data=write_zip(reals, tmp_path / "discs.zip"), cfg="tiny", kimg=2.5, tick_kimg=0.5, aug="noaug")
+    log = train(spec, tmp_path / "run", progress=False)
     assert np.isfinite(log[["loss_G", "loss_D"]].to_numpy()).all()
     table = list_snapshots(tmp_path / "run")
 

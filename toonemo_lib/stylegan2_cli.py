@@ -4,23 +4,25 @@
                   [--kimg N] [--tick-kimg 4] [--snap 1] [--batch B] [--gamma G] [--mirror]
                   [--aug ada] [--p P] [--freezed K] [--metrics fed_emotion]
                   [--strategy auto|one|mirrored|tpu] [--seed 0] [--keep-last K] [--keep KIMG,...]
+    toonemo train --resume RUN_DIR [--out NEW_RUN_DIR] [--kimg N] [--data DATASET]
 
-Running the same command again continues the run from its newest snapshot; a larger
---kimg trains on.  Exit status: 0 done, 1 a failure (missing or empty data set, resolution
-mismatch, another run in the folder, non-finite losses), 2 a usage error.
+The options make a `RunSpec`, written as the run folder's config.json.  Running the same
+command again continues the run from its newest snapshot; a larger --kimg trains on.
+--resume RUN_DIR continues the run in that folder (a run folder or a carried one) from its
+config.json alone, into --out when given; --data then points at the same data elsewhere.
+Exit status: 0 done, 1 a failure (missing or empty data set, resolution mismatch, another
+run in the folder, non-finite losses), 2 a usage error.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from .cli_options import finite_float, range_error
+from .stylegan2.presets import PRESET_NAMES  # plain Python: TensorFlow loads when training starts
 
 SEED_MAX = 2**32 - 1  # NumPy's seeds are 0 .. 2**32 - 1
-
-# The names of stylegan2/loss.py's presets: that module imports TensorFlow, which the
-# `toonemo` command must not load before a sub-command runs (tests check the two agree).
-PRESET_NAMES = ("auto", "stylegan2", "paper256", "paper512", "paper1024", "tiny", "small")
 
 
 def add_commands(subparsers) -> None:
@@ -31,36 +33,39 @@ def add_commands(subparsers) -> None:
                     "network (--resume) on it.  Running the same command again continues the "
                     "run from its newest snapshot; a larger --kimg trains on.",
         epilog="exit status: 0 done, 1 a failure while training, 2 a usage error")
-    train.add_argument("--data", required=True,
+    # Defaults are None: "as RunSpec has it", or, continuing a run folder, as its config.json has it.
+    train.add_argument("--data", default=None,
                        help="TFRecords folder, stylegan2-ada .zip, or fer2013:R (FER2013's faces at R x R)")
-    train.add_argument("--out", required=True, help="run folder (snapshots, grids, log.csv)")
-    train.add_argument("--cfg", default="auto", choices=PRESET_NAMES,
-                       help="base configuration (stylegan2-ada's, plus tiny/small for CPU)")
+    train.add_argument("--out", default=None, help="run folder (snapshots, grids, log.csv)")
+    train.add_argument("--cfg", default=None, choices=PRESET_NAMES,
+                       help="base configuration (stylegan2-ada's, plus tiny/small for CPU; default auto)")
     train.add_argument("--resume", default=None,
                        help="official TF1 pickle, snapshot .npz, a manifest name (ffhq1024), or shipped-faces "
-                            "(the course's face model with the discriminator fitted for it)")
+                            "(the course's face model with the discriminator fitted for it); or a run folder "
+                            "(with config.json) to continue that run with its own settings")
     train.add_argument("--warm-start", default=None,
                        help="start a new run at a higher resolution from a smaller trained pair: shipped-faces "
                             "or a snapshot .npz (the weights whose names and shapes match are copied)")
     train.add_argument("--kimg", type=finite_float, default=None, help="train until this many kimg")
-    train.add_argument("--tick-kimg", type=finite_float, default=4.0, help="kimg per tick (default 4)")
-    train.add_argument("--snap", type=int, default=1, help="snapshot every N ticks (default 1)")
+    train.add_argument("--tick-kimg", type=finite_float, default=None, help="kimg per tick (default 4)")
+    train.add_argument("--snap", type=int, default=None, help="snapshot every N ticks (default 1)")
     train.add_argument("--batch", type=int, default=None, help="global minibatch")
     train.add_argument("--gamma", type=finite_float, default=None, help="R1 weight (default: the cfg's)")
-    train.add_argument("--mirror", action="store_true", help="x-flips double the data set")
-    train.add_argument("--aug", default="ada", choices=("noaug", "ada", "fixed"))
+    train.add_argument("--mirror", action="store_const", const=True, default=None,
+                       help="x-flips double the data set")
+    train.add_argument("--aug", default=None, choices=("noaug", "ada", "fixed"), help="default ada")
     train.add_argument("--p", type=finite_float, default=None, help="augmentation probability (--aug fixed)")
-    train.add_argument("--freezed", type=int, default=0, help="freeze the first K layers of D")
-    train.add_argument("--metrics", default="none",
+    train.add_argument("--freezed", type=int, default=None, help="freeze the first K layers of D")
+    train.add_argument("--metrics", default=None,
                        help="comma list of fid, kid, fed_emotion, ked_emotion (or none)")
-    train.add_argument("--strategy", default="auto", choices=("auto", "one", "mirrored", "tpu"))
-    train.add_argument("--seed", type=int, default=0, help=f"random seed, 0 to {SEED_MAX} (default 0)")
+    train.add_argument("--strategy", default=None, choices=("auto", "one", "mirrored", "tpu"), help="default auto")
+    train.add_argument("--seed", type=int, default=None, help=f"random seed, 0 to {SEED_MAX} (default 0)")
     train.add_argument("--keep-last", type=int, default=None,
                        help="keep only the newest K snapshots (plus --keep)")
     train.add_argument("--carry", default=None,
                        help="a folder that keeps the run between sessions (e.g. data/checkpoints/faces64): the "
                             "run continues from it when it is ahead, and its newest snapshot is copied there")
-    train.add_argument("--keep", default="", help="kimg of snapshots never to delete, e.g. 12,16")
+    train.add_argument("--keep", default=None, help="kimg of snapshots never to delete, e.g. 12,16")
     train.set_defaults(func=run_train)
 
 
@@ -73,16 +78,34 @@ def _usage_errors(args) -> list[str]:
                range_error("--freezed", args.freezed, minimum=0), range_error("--keep-last", args.keep_last, minimum=0),
                range_error("--seed", args.seed, minimum=0, maximum=SEED_MAX)]
     try:
-        args.metrics = parse_metrics(args.metrics)
+        args.metrics = None if args.metrics is None else parse_metrics(args.metrics)
     except ValueError as err:
         errors.append(str(err))
     try:
-        args.keep = [float(k) for k in args.keep.split(",") if k.strip()]
+        args.keep = None if args.keep is None else [float(k) for k in args.keep.split(",") if k.strip()]
     except ValueError:
         errors.append(f"--keep must be a comma list of kimg, e.g. 12,16, got {args.keep!r}")
     else:
-        errors += [range_error("--keep", k, minimum=0) for k in args.keep]
+        errors += [range_error("--keep", k, minimum=0) for k in args.keep or ()]
+    if not _continues_a_run_folder(args):
+        errors += [f"the following arguments are required: {name} (or --resume RUN_DIR)"
+                   for name in ("--data", "--out") if getattr(args, name[2:]) is None]
     return [error for error in errors if error]
+
+
+# The options that are RunSpec fields, by the spec's names.
+SPEC_OPTIONS = ("data", "cfg", "batch", "gamma", "kimg", "tick_kimg", "snap", "mirror", "aug", "p", "freezed",
+                "seed", "resume", "warm_start", "metrics", "strategy", "keep_last", "keep", "carry")
+
+
+def _continues_a_run_folder(args) -> bool:
+    """--resume names a folder: the run in it continues (a pickle or snapshot starts a new run)."""
+    return args.resume is not None and Path(args.resume).is_dir()
+
+
+def spec_changes(args) -> dict:
+    """The RunSpec fields the command line gives (the options left out keep their defaults)."""
+    return {name: getattr(args, name) for name in SPEC_OPTIONS if getattr(args, name) is not None}
 
 
 def run_train(args) -> int:
@@ -92,18 +115,20 @@ def run_train(args) -> int:
             print(f"toonemo train: error: {error}", file=sys.stderr)
         return 2
     from .emotion_features import metric_extractors
-    from .stylegan2.train import train
+    from .stylegan2.spec import RunSpec
+    from .stylegan2.train import continue_run, read_run_spec, train
 
+    changes = spec_changes(args)
     try:
-        train(args.data, args.out, cfg=args.cfg, resume=args.resume,
-              warm_start=args.warm_start, kimg=args.kimg,
-              tick_kimg=args.tick_kimg, snap=args.snap, batch=args.batch, gamma=args.gamma,
-              mirror=args.mirror, aug=args.aug, p=args.p, freezed=args.freezed,
-              metrics=args.metrics, extractors=metric_extractors(args.metrics),
-              strategy=args.strategy, seed=args.seed,
-              keep_last=args.keep_last, keep=args.keep, carry=args.carry)
+        if _continues_a_run_folder(args):
+            run_dir = changes.pop("resume")
+            spec = read_run_spec(run_dir).replace(**changes)
+            continue_run(run_dir, args.out, extractors=metric_extractors(spec.metrics), **changes)
+        else:
+            spec = RunSpec(**changes)
+            train(spec, args.out, extractors=metric_extractors(spec.metrics))
     except (OSError, ValueError, RuntimeError) as err:
         print(f"toonemo train: error: {err}", file=sys.stderr)
         return 1
-    print(f"run folder: {args.out}")
+    print(f"run folder: {args.out or args.resume}")
     return 0

@@ -20,22 +20,41 @@ augmentation (`make_augment`, `AdaController`) and the training losses, regulari
 lazy Adam of NVIDIA's `training/loss.py` (`loss` module) sit beside the networks.
 """
 
-from .augment import AdaController, AugmentPipe, ada_kimg_for, ada_update, make_augment
-from .blend import blend_generators, blend_grid, blend_positions, blend_weights
-from .generate import generate_images, generator_to_uint8, z_from_seeds
-from .loss import (TrainingConfig, config_preset, d_logistic_loss, ema_beta,
-                   g_nonsaturating_loss, lazy_adam, path_length_penalty, r1_penalty,
-                   style_mixing_ws, update_ema, update_w_avg)
-from .mixing import (mix_styles, style_groups, style_mix, truncation_sweep, ws_row_layers,
-                     ws_rows_by_resolution)
-from .networks import (Discriminator, Generator, MappingNetwork, SynthesisNetwork, channel_count,
-                       num_ws_for, truncate)
-from .official import (ForbiddenGlobalError, OfficialNetworks, OfficialPickleError,
-                       load_official_pickle, read_official_pickle, save_official_pickle,
-                       write_official_pickle)
-from .perceptual import LPIPSDistance, StandInDistance, perceptual_distance
-from .project import ProjectionResult, project, w_statistics
-from .saving import load_network, save_network
+# Each public name and the module that holds it.  They load on first use (PEP 562), so that
+# `toonemo_lib.stylegan2.presets` and `.spec` -- plain Python -- import without TensorFlow.
+_HOMES = {
+    **dict.fromkeys(["ada_kimg_for", "ada_update", "AdaController", "AugmentPipe", "make_augment"], "augment"),
+    **dict.fromkeys(["blend_generators", "blend_grid", "blend_positions", "blend_weights"], "blend"),
+    **dict.fromkeys(["generate_images", "generator_to_uint8", "z_from_seeds"], "generate"),
+    **dict.fromkeys(["d_logistic_loss", "g_nonsaturating_loss", "path_length_penalty", "r1_penalty",
+                     "style_mixing_ws", "update_w_avg"], "loss"),
+    **dict.fromkeys(["ema_beta", "lazy_adam", "update_ema"], "optim"),
+    **dict.fromkeys(["mix_styles", "style_groups", "style_mix", "truncation_sweep", "ws_row_layers",
+                     "ws_rows_by_resolution"], "mixing"),
+    **dict.fromkeys(["channel_count", "Discriminator", "Generator", "MappingNetwork", "num_ws_for",
+                     "SynthesisNetwork", "truncate"], "networks"),
+    **dict.fromkeys(["ForbiddenGlobalError", "load_official_pickle", "OfficialNetworks", "OfficialPickleError",
+                     "read_official_pickle", "save_official_pickle", "write_official_pickle"], "official"),
+    **dict.fromkeys(["LPIPSDistance", "perceptual_distance", "StandInDistance"], "perceptual"),
+    **dict.fromkeys(["config_preset", "TrainingConfig"], "presets"),
+    **dict.fromkeys(["project", "ProjectionResult", "w_statistics"], "project"),
+    **dict.fromkeys(["load_network", "save_network"], "saving"),
+}
+
+
+def __getattr__(name):
+    if name in _HOMES:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
+        globals()[name] = value  # once found, an ordinary attribute
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HOMES))
+
 
 __all__ = [
     "ada_kimg_for", "ada_update", "AdaController", "AugmentPipe", "blend_generators", "blend_grid",

@@ -1,0 +1,72 @@
+"""The training images of a run and the order in which it shows them."""
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+
+def load_training_images(path) -> np.ndarray:
+    """All images of a data set (a TFRecords folder or file, or a stylegan2-ada zip), uint8 NHWC.
+
+    ``fer2013:R`` (e.g. ``fer2013:64``) is FER2013's Training and PublicTest faces at R x R,
+    stored as RGB (`datasets.fer2013.generator_faces`), from the copy `find_fer2013` finds
+    (``TOONEMO_FER2013``): the course's face models train on it without writing a data set.
+
+    The fine-tuning sets of this course are a few hundred images, so they are held in
+    memory: the order of minibatches then depends on the minibatch counter alone, which
+    is what makes a resumed run exact.
+    """
+    from ..datasets.tfrecords import read_tfrecords, read_zip
+
+    name, _, size = str(path).partition(":")
+    if name == "fer2013" and size:
+        from ..datasets.fer2013 import generator_faces, load_fer2013, require_fer2013
+
+        if not size.isdigit() or int(size) < 4:  # "fer2013:" alone, or a size no network has
+            raise ValueError(f"--data {path}: write fer2013:R with the resolution R, e.g. fer2013:64")
+        return generator_faces(load_fer2013(require_fer2013()), int(size))
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no data set at {path}: build one with `toonemo dataset` "
+                                "(TFRecords folder) or give a stylegan2-ada .zip")
+    if path.suffix == ".zip":
+        ds = read_zip(path)
+    elif path.is_dir() or path.suffix == ".tfrecords":
+        ds = read_tfrecords(path)
+    else:
+        raise ValueError(f"{path}: a data set is a TFRecords folder, a .tfrecords file or a .zip")
+    images = [image.numpy() for image in ds]
+    if not images:
+        raise ValueError(f"the data set {path} holds no images")
+    return np.stack(images)
+
+
+def data_fingerprint(images: np.ndarray) -> str:
+    """sha256 of the images' shape and pixels: a run refuses to continue on other data."""
+    digest = hashlib.sha256(str(images.shape).encode())
+    digest.update(np.ascontiguousarray(images).data)
+    return digest.hexdigest()[:16]
+
+
+def minibatch_indices(num_images: int, batch_idx: int, batch: int, seed: int, mirror: bool):
+    """Indices of minibatch `batch_idx` into the (x-flip doubled) data set, and flip flags.
+
+    Epoch e is a permutation drawn from (seed, e); minibatches run through the epochs
+    back to back, so any minibatch can be found again from its counter.
+    """
+    size = num_images * (2 if mirror else 1)
+    positions = np.arange(batch_idx * batch, (batch_idx + 1) * batch)
+    out = np.empty(batch, np.int64)
+    for epoch in np.unique(positions // size):
+        order = np.random.default_rng([seed, int(epoch)]).permutation(size)
+        here = positions // size == epoch
+        out[here] = order[positions[here] % size]
+    return out % num_images, out >= num_images
+
+
+def minibatch(images, batch_idx, batch, seed, mirror):
+    index, flip = minibatch_indices(len(images), batch_idx, batch, seed, mirror)
+    chosen = images[index]
+    chosen[flip] = chosen[flip][:, :, ::-1]
+    return chosen
