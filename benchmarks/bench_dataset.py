@@ -29,6 +29,7 @@ import numpy as np
 
 from toonemo_lib.datasets.images import normalize_image
 from toonemo_lib.datasets.tfrecords import write_tfrecords, write_zip
+from toonemo_lib.cpu import describe_cpu
 
 SOURCE_SIZE = {256: (320, 400), 1024: (1152, 1280)}   # (height, width) of the generated JPEGs
 
@@ -114,6 +115,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer images and runs")
     parser.add_argument("--memory-child", nargs=3, metavar=("COUNT", "RES", "FMT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    print(describe_cpu(), flush=True)
     if args.memory_child:
         count, resolution, fmt = args.memory_child
         memory_child(int(count), int(resolution), fmt)

@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 
-import toonemo_lib  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before TensorFlow loads)
+from toonemo_lib.cpu import describe_cpu  # (the package's TensorFlow settings before TensorFlow loads)
 from toonemo_lib.emotion.recognize import SECOND_MODEL, EmotionRecognizer
 from toonemo_lib.expressions import (ExpressionDirections, directions_path, edit_report, fit_expression_directions,
                                      mapped_latents, strength_sweep)
@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--strength", type=float, default=4.0)
     parser.add_argument("--write", action="store_true", help="save the directions beside the shipped face model")
     args = parser.parse_args()
+    print(describe_cpu(), flush=True)
     pd.set_option("display.width", 200)
 
     G = load_shipped_generator("faces")

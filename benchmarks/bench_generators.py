@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-import toonemo_lib  # noqa: E402,F401  (sets TF_ENABLE_ONEDNN_OPTS before TensorFlow loads)
+from toonemo_lib.cpu import describe_cpu  # noqa: E402
 from toonemo_lib.datasets.fer2013 import load_fer2013, require_fer2013  # noqa: E402
 from toonemo_lib.datasets.synthetic import synthetic_faces  # noqa: E402
 from toonemo_lib.config import EMOTIONS  # noqa: E402
@@ -110,6 +110,7 @@ def main(argv=None):
     parser.add_argument("--snapshot", type=Path, default=None,
                         help="measure this training snapshot's G_ema by the face model's targets instead")
     args = parser.parse_args(argv)
+    print(describe_cpu(), flush=True)
     pd.set_option("display.width", 200)
     if args.snapshot is not None:
         table = snapshot_measures(args.snapshot, load_fer2013(require_fer2013(args.fer2013)), args.samples, args.real)

@@ -24,6 +24,7 @@ from toonemo_lib.stylegan2 import Generator
 from toonemo_lib.stylegan2.demo import tiny_generator
 from toonemo_lib.stylegan2.perceptual import perceptual_distance
 from toonemo_lib.stylegan2.project import _Projector, w_statistics
+from toonemo_lib.cpu import describe_cpu
 
 CONFIG_F_256 = dict(resolution=256, fmap_base=16 << 10, fmap_max=512)  # other args: defaults
 
@@ -70,6 +71,7 @@ def main():
     parser.add_argument("--space", choices=["w", "w+"], default="w")
     parser.add_argument("--skip-256", action="store_true")
     args = parser.parse_args()
+    print(describe_cpu(), flush=True)
     distance = perceptual_distance()
     print(f"device: {'GPU' if tf.config.list_physical_devices('GPU') else 'CPU'}; "
           f"distance: {distance.name}")

@@ -25,6 +25,7 @@ import numpy as np
 from toonemo_lib.config import EMOTIONS
 from toonemo_lib.datasets.synthetic import draw_cartoon_face
 from toonemo_lib.generator_quality import VARIETY_FEATURES, mean_pairwise_distance
+from toonemo_lib.cpu import describe_cpu
 
 DEFAULT_FER2013 = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013" / "fer2013_train_val.npz"
 
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--fer2013", type=Path, default=DEFAULT_FER2013, help="FER2013 .npz, .csv or folder")
     parser.add_argument("--baseline", type=Path, help="a .py file with another draw_cartoon_face to compare")
     args = parser.parse_args()
+    print(describe_cpu(), flush=True)
 
     sets = {}
     start = time.perf_counter()

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import toonemo_lib  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before TensorFlow loads)
+from toonemo_lib.cpu import describe_cpu  # (the package's TensorFlow settings before TensorFlow loads)
 from toonemo_lib.video.clips import face_clip
 from toonemo_lib.video.pipeline import process_video, stage_table
 
@@ -110,6 +110,7 @@ def main():
     parser.add_argument("--memory-frames", type=int, nargs=2, default=(300, 3000))
     parser.add_argument("--quick", action="store_true", help="only (a)")
     args = parser.parse_args()
+    print(describe_cpu(), flush=True)
 
     from toonemo_lib.emotion.recognize import EmotionRecognizer
 
