@@ -1,8 +1,8 @@
 """The package's import graph: no cycles, and data flows one way down the floors (ARCHITECTURE.md, "Floors").
 
-The graph is read from the source with ``ast``, lazy imports inside functions included
-(a cycle that only closes at call time is still a cycle); imports under
-``if __name__ == "__main__":`` are left out, since they run only when a module is a script.
+The graph is read from the source with ``ast``: every import counts, lazy ones inside functions
+and those under ``if __name__ == "__main__":`` included (a cycle that only closes at call time,
+or when a module runs as a script, is still a cycle).
 """
 
 import ast
@@ -26,22 +26,9 @@ def module_names() -> dict[str, Path]:
     return names
 
 
-def _is_main_guard(node) -> bool:
-    test = getattr(node, "test", None)
-    return (isinstance(node, ast.If) and isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
-            and test.left.id == "__name__")
-
-
 def _imports(tree):
-    """Import nodes anywhere in the tree, except under an ``if __name__ == ...`` guard."""
-    stack = list(ast.iter_child_nodes(tree))
-    while stack:
-        node = stack.pop()
-        if _is_main_guard(node):
-            continue
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            yield node
-        stack.extend(ast.iter_child_nodes(node))
+    """Import nodes anywhere in the tree: module level, functions, ``__main__`` blocks."""
+    return (node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)))
 
 
 def import_graph() -> dict[str, set[str]]:
