@@ -1,11 +1,16 @@
 """Resumable runs: a folder that a killed training picks up where it stopped.
 
-Both trainers (the emotion classifier and StyleGAN2) keep the same files in a run folder:
+Both trainers (the emotion classifier and StyleGAN2) keep in a run folder:
+
+* ``config.json`` - the settings the run was started with;
+* ``log.csv``    - one row per epoch or tick, appended as the run goes;
+
+and the emotion trainer also
 
 * ``state.json`` - how far the run got (``{"epochs_done": 12, "done": false, ...}``);
-* ``last.keras`` / ``best.keras`` - the latest checkpoint (to resume) and the best so far;
-* ``log.csv``    - one row per epoch or tick, appended as the run goes;
-* ``config.json`` - the settings the run was started with.
+* ``last.keras`` / ``best.keras`` - the latest checkpoint (to resume) and the best so far.
+
+StyleGAN2 keeps its state in its snapshots instead (``stylegan2/snapshot.py``).
 
 Every file is written to a temporary name and renamed, so a run killed mid-write
 leaves the previous version intact, never half a file.
