@@ -61,3 +61,13 @@ def test_help_names_the_exit_statuses():
     done = subprocess.run([sys.executable, "-m", "toonemo_lib.cli", "--help"], capture_output=True, text=True,
                           check=True)
     assert "2 a usage error" in done.stdout
+
+
+def test_the_toonemo_command_starts_without_the_heavy_libraries():
+    """Every command is registered at start: none may load TensorFlow, pandas or OpenCV for it."""
+    import subprocess
+    import sys
+
+    code = "import sys, toonemo_lib.cli; print(sorted({'tensorflow', 'pandas', 'cv2', 'scipy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

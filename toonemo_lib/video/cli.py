@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..cli_options import non_negative_int, positive_int, range_error
 from ..config import PROFILES
-from .pipeline import RECOGNISE_ON
+from . import RECOGNISE_ON
 
 
 def add_commands(subparsers) -> None:

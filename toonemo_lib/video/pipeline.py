@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 
 from ..config import EMOTIONS
+from . import RECOGNISE_ON
 from .keyframes import VideoToonifier, face_quad, latent_cache, smooth_quads, toonify_keyframes
 from .overlay import draw_overlays, emoji_set
 from .streams import VideoWriter, read_frames, video_info
 
-RECOGNISE_ON = ("toon", "original", "both")
 
 __all__ = ["RECOGNISE_ON", "detect_faces", "draw_overlays", "face_rows", "process_video", "recognise_emotions",
            "toonify_keyframes"]
