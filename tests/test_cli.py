@@ -71,3 +71,17 @@ def test_the_toonemo_command_starts_without_the_heavy_libraries():
     code = "import sys, toonemo_lib.cli; print(sorted({'tensorflow', 'pandas', 'cv2', 'scipy'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_ctrl_c_ends_a_command_with_one_line_and_status_130(monkeypatch, capsys):
+    from toonemo_lib import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["list"].set_defaults(func=interrupted)
+    assert cli.main(["list"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "toonemo list: interrupted" and "Traceback" not in err

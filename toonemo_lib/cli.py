@@ -15,6 +15,7 @@ Exit status, the same for every sub-command: 0 success; 1 a failure while workin
 missing or unreadable input, a failed notebook, nothing written or downloaded, a model
 that cannot be loaded); 2 a usage error (an unknown option or sub-command, a missing or
 malformed argument, a value outside its allowed set), reported before any work starts.
+Ctrl-C ends any of them with one line and status 130.
 
 Nothing heavy is imported here: each sub-command imports what it needs when it runs, so
 that ``toonemo emotion`` starts without pandas, papermill or TensorFlow's Keras.
@@ -95,10 +96,20 @@ def _cmd_run(args) -> int:
     return 0 if (summary["status"] == "ok").all() else 1
 
 
+INTERRUPTED = 130  # the shell's status for a process ended by Ctrl-C (128 + SIGINT)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
-    """Run one sub-command; returns its exit status (argparse exits with 2 on a usage error)."""
+    """Run one sub-command; returns its exit status (argparse exits with 2 on a usage error).
+
+    Ctrl-C ends a command with one line and status 130, after its own clean-up (the
+    commands write to temporary names and rename when complete)."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"toonemo {args.command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":
