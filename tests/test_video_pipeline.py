@@ -129,3 +129,20 @@ def test_webcam_runs_headless_on_a_file_and_says_when_there_is_no_camera(tmp_pat
     assert video_info(tmp_path / "cam.mp4").frame_count == 12
     with pytest.raises(VideoError, match="no camera"):
         run_webcam(9, recognizer=recognizer, headless=True)
+
+
+def test_cli_video_usage_errors_come_before_any_frame_is_read(tmp_path, capsys):
+    from toonemo_lib.cli import main
+
+    source = tmp_path / "in.mp4"
+    source.write_bytes(b"never read")  # a usage error must not get as far as opening it
+    folder_file = tmp_path / "cache.txt"
+    folder_file.write_text("a file, not a folder")
+    cases = [([str(source), str(source)], "OUT must differ from IN"),
+             ([str(source), str(tmp_path / "o.mp4"), "--base", "f.pkl"], "go together"),
+             ([str(source), str(tmp_path / "o.mp4"), "--table", str(tmp_path / "t.txt")], "--table"),
+             ([str(source), str(tmp_path / "o.mp4"), "--cache", str(folder_file)], "--cache")]
+    for argv, message in cases:
+        assert main(["video", *argv]) == 2
+        assert message in capsys.readouterr().err
+    assert source.read_bytes() == b"never read" and not (tmp_path / "o.mp4").exists()

@@ -71,12 +71,30 @@ def write_table(table, path: Path) -> None:
         raise ValueError(f"the table must be a .csv or .parquet file, not {path.name}")
 
 
-def _cmd_video(args) -> int:
-    if range_error("--every", args.every, minimum=1):
-        print(f"toonemo video: error: {range_error('--every', args.every, minimum=1)}", file=sys.stderr)
-        return 2
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def video_usage_errors(args) -> list[str]:
+    """What is wrong with `toonemo video`'s options, found before any frame is read."""
+    errors = [error for error in [range_error("--every", args.every, minimum=1)] if error]
     if args.output.suffix.lower() != ".mp4":
-        print(f"toonemo video: error: OUT must be an .mp4 file, not {args.output.name}", file=sys.stderr)
+        errors.append(f"OUT must be an .mp4 file, not {args.output.name}")
+    if args.output.resolve() == args.input.resolve():
+        errors.append("OUT must differ from IN: the input video would be overwritten")
+    if (args.base is None) != (args.toon is None):
+        errors.append("--base and --toon go together: the face model and the toon model blended from it")
+    if args.table is not None and args.table.suffix.lower() not in TABLE_SUFFIXES:
+        errors.append(f"--table must be a .csv or .parquet file, not {args.table.name}")
+    if args.cache is not None and args.cache.exists() and not args.cache.is_dir():
+        errors.append(f"--cache {args.cache} is a file: give a folder for the keyframe latents")
+    return errors
+
+
+def _cmd_video(args) -> int:
+    errors = video_usage_errors(args)
+    for error in errors:
+        print(f"toonemo video: error: {error}", file=sys.stderr)
+    if errors:
         return 2
     from .pipeline import process_video, stage_table
 
