@@ -129,3 +129,13 @@ def test_the_shared_rules():
     assert range_error("--x", float("nan"), above=0) == "--x must be a finite number, got nan"
     assert range_error("--x", 0.0, above=0) == "--x must be greater than 0, got 0"
     assert range_error("--x", 5, minimum=0, maximum=4) == "--x must be between 0 and 4, got 5"
+
+
+def test_a_colour_that_is_not_one_is_a_usage_error_before_any_work(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["dataset", str(src), str(tmp_path / "out"), "--background", "notacolour"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--background" in err and "not a colour" in err and not (tmp_path / "out").exists()

@@ -87,3 +87,14 @@ positive_float = number(float, above=0)
 non_negative_float = number(float, minimum=0)
 positive_int = number(int, minimum=1)
 non_negative_int = number(int, minimum=0)
+
+
+def colour(text: str) -> str:
+    """An argparse ``type=``: a colour name or ``#rrggbb`` as `images.parse_color` reads it, else a usage error."""
+    from .images import parse_color  # Pillow, only when a command with a colour option parses it
+
+    try:
+        parse_color(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a colour: {text!r} (a name such as white, or #rrggbb)") from None
+    return text

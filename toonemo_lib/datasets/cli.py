@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli_options import non_negative_int, number, positive_float, positive_int
+from ..cli_options import colour, non_negative_int, number, positive_float, positive_int
 
 SECONDS_MAX = 86400  # --timeout and --delay: a day at most (time.sleep and sockets refuse far larger values)
 
@@ -51,7 +51,8 @@ def add_commands(subparsers) -> None:
                          help="output side, a power of two (default 256)")
     dataset.add_argument("--align", action="store_true", help="align faces FFHQ-style (drops images without a face)")
     dataset.add_argument("--format", dest="fmt", choices=["tfrecords", "zip"], default="tfrecords")
-    dataset.add_argument("--background", default="white", help="colour behind transparent pixels (default white)")
+    dataset.add_argument("--background", type=colour, default="white",
+                         help="colour behind transparent pixels: a name or #rrggbb (default white)")
     dataset.add_argument("--square", choices=["crop", "pad"], default="crop", help="centre-crop or pad to a square")
     dataset.add_argument("--min-side", type=positive_int, default=None,
                          help="smallest accepted side (default RESOLUTION/2)")
