@@ -139,3 +139,13 @@ def test_a_colour_that_is_not_one_is_a_usage_error_before_any_work(tmp_path, cap
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "--background" in err and "not a colour" in err and not (tmp_path / "out").exists()
+
+
+def test_empty_selections_are_errors_not_silent_successes(tmp_path, capsys):
+    urls = tmp_path / "urls.txt"
+    urls.write_text("# nothing yet\n\n")
+    assert cli.main(["crawl", "--urls", str(urls), "--out", str(tmp_path / "raw")]) == 1
+    assert "lists no URL" in capsys.readouterr().err
+    assert cli.main(["run", "--only", "", "--out", str(tmp_path / "reports")]) == 2
+    assert "names no notebook" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()

@@ -80,7 +80,9 @@ def _cmd_run(args) -> int:
 
     try:  # the arguments first: a usage error must not wait for a notebook
         get_profile(args.profile)
-        only = args.only.split(",") if args.only else None
+        only = None if args.only is None else [n for n in args.only.split(",") if n.strip()]
+        if only == []:
+            raise ValueError(f"--only {args.only!r} names no notebook (e.g. --only 01,04)")
         if not find_notebooks(args.notebooks, only):
             raise FileNotFoundError(f"no NN_*.ipynb notebooks in {args.notebooks}")
     except ValueError as err:  # an unknown profile or notebook number

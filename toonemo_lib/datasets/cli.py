@@ -123,7 +123,10 @@ def run_crawl(args: argparse.Namespace) -> int:
             results = crawl.retry_error_log(args.retry_log, args.out, max_pages=args.max_pages,
                                             next_pattern=args.next_pattern, **fetch)
         else:
-            results = crawl.download_images(crawl.read_url_list(args.urls), args.out, **fetch)
+            urls = crawl.read_url_list(args.urls)
+            if not urls:
+                raise ValueError(f"{args.urls} lists no URL (one per line; # starts a comment)")
+            results = crawl.download_images(urls, args.out, **fetch)
     except (ValueError, OSError) as err:  # a missing or unreadable URL list, log or video
         print(f"toonemo crawl: error: {err}", file=sys.stderr)
         return 1
