@@ -215,3 +215,18 @@ def test_kernels_talk_over_ipc_sockets_in_the_private_runtime_folder(tmp_path, m
     assert course.kernel_engine_kwargs()["config"]["KernelManager"]["ip"] != settings["ip"]  # one name per kernel
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / ("x" * 100)))
     assert course.kernel_engine_kwargs() == {}  # too long for a socket name: TCP
+
+
+def test_every_command_keeps_tensorflows_start_up_chatter_off_stderr(tmp_path):
+    """A command that loads TensorFlow and fails says one line on stderr, nothing else."""
+    import numpy as np
+
+    from toonemo_lib.images import write_image
+
+    blank = write_image(tmp_path / "blank.png", np.full((120, 120, 3), 200, np.uint8))
+    done = subprocess.run([sys.executable, "-m", "toonemo_lib.cli", "toonify", str(blank), str(tmp_path / "o.png"),
+                           "--profile", "smoke", "--steps", "1"], capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [line for line in done.stderr.strip().splitlines()
+                                                if line.startswith("toonemo toonify: error")], done.stderr

@@ -107,6 +107,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     Ctrl-C ends a command with one line and status 130, after its own clean-up (the
     commands write to temporary names and rename when complete)."""
     args = build_parser().parse_args(argv)
+    from .environment import quiet_tensorflow
+
+    quiet_tensorflow()  # TensorFlow's and LiteRT's native start-up chatter stays off the terminal
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -115,9 +115,6 @@ def _recognise_all(model, paths, detect_face: bool, detector: str = "auto") -> l
 
 
 def run_emotion(args: argparse.Namespace) -> int:
-    from toonemo_lib.environment import quiet_tensorflow
-
-    quiet_tensorflow()  # TensorFlow's and LiteRT's C++ start-up chatter stays off the terminal
     try:
         results = _recognise_all(args.model, args.images, detect_face=not args.whole_image, detector=args.detector)
     except (OSError, ValueError, ImportError) as err:  # the model: missing, not a model, no runtime
