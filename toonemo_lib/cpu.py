@@ -4,7 +4,7 @@ On x86 CPUs with AVX-512, TensorFlow 2.20-2.21's oneDNN kernels crash while trai
 emotion networks (mini-Xception and its family: Keras ``fit`` with a validation pass).  The
 crash is glibc's "double free or corruption" or a segfault, in the teardown of oneDNN's
 convolution weight-gradient primitive (``MklConvBwdFilterPrimitive``, called from
-``MklConvCustomBackpropFilterOp``); reproduced 8 times in 9 on TensorFlow 2.21 and an Intel
+``MklConvCustomBackpropFilterOp``); it ended 19 of 21 such runs on TensorFlow 2.21 and an Intel
 Xeon with AVX-512 (``benchmarks/bench_onednn.py --crash-check`` repeats it).
 StyleGAN2's training and inference never showed it, and there oneDNN is worth 1.5-1.8x
 (``benchmarks/bench_train.py``).  So oneDNN stays on (TensorFlow's default) everywhere but
