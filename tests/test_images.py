@@ -348,3 +348,16 @@ def test_draw_points_puts_ringed_dots_where_asked():
     assert (out[30, 16] > 200).all()           # the white ring just outside the dot
     assert (out[45:, :] == 0).all()            # nothing elsewhere
     np.testing.assert_array_equal(draw_points(image, []), image)
+
+
+def test_decode_image_reads_bytes_as_read_image_reads_the_file(tmp_path):
+    from toonemo_lib.images import ImageError, decode_image, read_image, write_image
+
+    rgba = np.zeros((6, 8, 4), np.uint8)
+    rgba[..., 0], rgba[:3, ..., 3] = 200, 255  # half transparent: composited on the background
+    path = write_image(tmp_path / "a.png", rgba)
+    np.testing.assert_array_equal(decode_image(path.read_bytes(), "a.png"), read_image(path))
+    with pytest.raises(ImageError, match="upload.png: not an image"):
+        decode_image(b"not a picture", "upload.png")
+    with pytest.raises(ImageError, match="empty"):
+        decode_image(b"", "empty.png")

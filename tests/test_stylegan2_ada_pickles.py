@@ -7,7 +7,6 @@ train.py sets num_fp16_res=4 and conv_clamp=256 in G_args and D_args for every -
 Also the blend's relatedness check (`stylegan2.blend.check_related`).
 """
 
-import io
 import pickle
 import warnings
 
@@ -20,8 +19,7 @@ from toonemo_lib.stylegan2 import (Discriminator, Generator, OfficialPickleError
                                    save_official_pickle, write_official_pickle)
 from toonemo_lib.stylegan2.blend import (RELATED_THRESHOLD, blend_generators, check_related,
                                          parent_distance)
-from toonemo_lib.stylegan2.official import (ClampedDiscriminator, RestrictedUnpickler,
-                                            pickle_flavour)
+from toonemo_lib.stylegan2.official import ClampedDiscriminator, pickle_flavour
 
 tf.config.experimental.enable_tensor_float_32_execution(False)
 
@@ -33,7 +31,7 @@ D_KWARGS = dict(resolution=RES, fmap_base=128, fmap_max=16, mbstd_group_size=4,
                 num_fp16_res=4, conv_clamp=256)
 # What an official file names and the kwargs stylegan2-ada-pytorch's legacy.py accepts: the same sets
 # as for stylegan2's files.
-from test_stylegan2_official import LEGACY_D_KWARGS, LEGACY_G_KWARGS, OFFICIAL_GLOBALS  # noqa: E402
+from test_stylegan2_official import LEGACY_D_KWARGS, LEGACY_G_KWARGS, OFFICIAL_GLOBALS, pickle_globals  # noqa: E402
 
 
 def randomized(model, seed):
@@ -69,18 +67,6 @@ def z(n=4, dim=16, seed=0):
 
 def config(model):
     return {k: v for k, v in model.get_config().items() if k != "name"}
-
-
-def pickle_globals(data):
-    found = set()
-
-    class Recorder(RestrictedUnpickler):
-        def find_class(self, module, name):
-            found.add((module, name))
-            return super().find_class(module, name)
-
-    Recorder(io.BytesIO(data)).load()
-    return found
 
 
 # --------------------------------------------------------------------------- round trip

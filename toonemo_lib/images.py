@@ -80,15 +80,29 @@ def read_image(path, *, background="white", alpha: bool = False,
     """
     path = Path(path)
     _check_file(path)
+    return _decode(path, path, background, alpha, max_pixels)
+
+
+def decode_image(data, name: str = "image", *, background="white", alpha: bool = False,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """`read_image` for an image file's bytes (an upload, a data URL's payload); errors name `name`."""
+    data = bytes(data)
+    if not data:
+        raise ImageError(name, "empty file (0 bytes)")
+    return _decode(io.BytesIO(data), name, background, alpha, max_pixels)
+
+
+def _decode(source, label, background, alpha: bool, max_pixels: int) -> np.ndarray:
+    """Open and decode `source` (a path or a file object) with Pillow; `ImageError`s name `label`."""
     try:
         with warnings.catch_warnings():
             # We apply our own pixel limit below; Pillow's warning would only repeat it.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(source) as im:
                 width, height = im.size
                 if width * height > max_pixels:
                     raise ImageError(
-                        path,
+                        label,
                         f"{width}x{height} pixels is more than max_pixels={max_pixels} "
                         "(possible decompression bomb)",
                     )
@@ -97,11 +111,11 @@ def read_image(path, *, background="white", alpha: bool = False,
     except ImageError:
         raise
     except Image.DecompressionBombError as err:
-        raise ImageError(path, f"possible decompression bomb: {err}") from None
+        raise ImageError(label, f"possible decompression bomb: {err}") from None
     except Image.UnidentifiedImageError:
-        raise ImageError(path, "not an image (format not recognised)") from None
+        raise ImageError(label, "not an image (format not recognised)") from None
     except Exception as err:  # Pillow's decoders raise OSError, SyntaxError, EOFError...
-        raise ImageError(path, f"cannot decode image ({type(err).__name__}: {err})") from None
+        raise ImageError(label, f"cannot decode image ({type(err).__name__}: {err})") from None
 
 
 def _check_file(path: Path) -> None:

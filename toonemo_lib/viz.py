@@ -531,29 +531,11 @@ async function takeSnapshot(quality) {
 
 
 def image_from_bytes(data, name: str = "upload") -> np.ndarray:
-    """Decode an image file's bytes (PNG, JPEG, ...) to RGB uint8 H x W x 3, as ``images.read_image`` does.
+    """Decode an uploaded file's bytes to RGB uint8 H x W x 3 exactly as a file on disk is read
+    (`images.decode_image`); an `images.ImageError` names `name`."""
+    from .images import decode_image
 
-    The bytes go through ``read_image`` itself (EXIF orientation, transparency on white, the
-    pixel limit), so an upload is read exactly like a file on disk.  Raises ``images.ImageError``
-    naming ``name`` for empty, corrupt or non-image data.
-    """
-    import os
-    import tempfile
-
-    from .images import ImageError, read_image
-
-    data = bytes(data)
-    if not data:
-        raise ImageError(name, "empty file (0 bytes)")
-    handle, path = tempfile.mkstemp(prefix="toonemo-upload-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        return read_image(path)
-    except ImageError as err:
-        raise ImageError(name, err.reason) from None
-    finally:
-        os.unlink(path)
+    return decode_image(data, name)
 
 
 def upload_to_image(value) -> tuple[str, np.ndarray]:
