@@ -93,19 +93,20 @@ def _usage_errors(args) -> list[str]:
     return [error for error in errors if error]
 
 
-# The options that are RunSpec fields, by the spec's names.
-SPEC_OPTIONS = ("data", "cfg", "batch", "gamma", "kimg", "tick_kimg", "snap", "mirror", "aug", "p", "freezed",
-                "seed", "resume", "warm_start", "metrics", "strategy", "keep_last", "keep", "carry")
-
-
 def _continues_a_run_folder(args) -> bool:
     """--resume names a folder: the run in it continues (a pickle or snapshot starts a new run)."""
     return args.resume is not None and Path(args.resume).is_dir()
 
 
 def spec_changes(args) -> dict:
-    """The RunSpec fields the command line gives (the options left out keep their defaults)."""
-    return {name: getattr(args, name) for name in SPEC_OPTIONS if getattr(args, name) is not None}
+    """The RunSpec fields the command line gives (the options left out keep their defaults);
+    every option of `toonemo train` but --out is a field of the same name."""
+    import dataclasses
+
+    from .stylegan2.spec import RunSpec
+
+    names = (field.name for field in dataclasses.fields(RunSpec))
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def run_train(args) -> int:
