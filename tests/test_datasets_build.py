@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
+from toonemo_lib.cli_options import run_command
 from toonemo_lib.datasets.build import build_dataset
 from toonemo_lib.datasets.cli import add_commands
 from toonemo_lib.datasets.images import normalize_image
@@ -38,6 +39,11 @@ def parse(argv):
     parser = argparse.ArgumentParser(prog="toonemo")
     add_commands(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(argv)
+
+
+def run(args) -> int:
+    """The exit status `toonemo` gives for the parsed command."""
+    return run_command(args.command, args.func, args)
 
 
 def test_build_tfrecords_end_to_end(tmp_path):
@@ -105,8 +111,9 @@ def test_nothing_kept_writes_no_data_set(tmp_path):
     src = tmp_path / "raw"
     src.mkdir()
     (src / "broken.png").write_bytes(b"nope")
-    summary = build_dataset(src, tmp_path / "out", resolution=8, progress=False)
-    assert summary.outputs == [] and summary.counts["written"] == 0
+    with pytest.raises(ValueError, match=r"no image .* was kept \(1 files: 1 unreadable\)"):
+        build_dataset(src, tmp_path / "out", resolution=8, progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_failed_build_leaves_no_folder_of_its_own(tmp_path):
@@ -129,14 +136,14 @@ def test_dataset_command(tmp_path, capsys):
     args = parse(["dataset", str(src), str(tmp_path / "out"), "--resolution", "16", "--format", "zip",
                   "--background", "#808080"])
     assert (args.resolution, args.fmt, args.align, args.background) == (16, "zip", False, "#808080")
-    assert args.func(args) == 0
+    assert run(args) == 0
     assert (tmp_path / "out" / "out.zip").is_file()
     assert "written" in capsys.readouterr().out
 
     empty = tmp_path / "empty"
     empty.mkdir()
     args = parse(["dataset", str(empty), str(tmp_path / "out2")])
-    assert args.func(args) == 1
+    assert run(args) == 1
     assert "no files" in capsys.readouterr().err
     assert not (tmp_path / "out2").exists()                      # no empty folder left behind
 
@@ -148,16 +155,16 @@ def test_crawl_command_video_and_url_list(tmp_path, capsys):
         writer.write(np.full((32, 32, 3), i * 20, np.uint8))
     writer.release()
     args = parse(["crawl", "--video", str(video), "--every", "4", "--out", str(tmp_path / "frames")])
-    assert args.func(args) == 0
+    assert run(args) == 0
     assert len(list((tmp_path / "frames").glob("*.png"))) == 3
 
     urls = tmp_path / "urls.txt"
     urls.write_text("# only URLs that cannot be fetched: no network in tests\nfile:///etc/hostname\n\n")
     args = parse(["crawl", "--urls", str(urls), "--out", str(tmp_path / "dl"), "--delay", "0"])
-    assert args.func(args) == 1                                  # everything failed
+    assert run(args) == 1                                  # everything failed
     assert "download.error.log" in capsys.readouterr().out
     args = parse(["crawl", "--retry-log", str(tmp_path / "dl" / "download.error.log"), "--out", str(tmp_path / "dl")])
-    assert args.retry_log and args.func(args) == 1
+    assert args.retry_log and run(args) == 1
 
     with pytest.raises(SystemExit):                              # one source is required
         parse(["crawl", "--out", str(tmp_path)])

@@ -5,14 +5,22 @@ is a usage error: exit status 2, one ``... error: ...`` line on stderr naming th
 traceback, and nothing written: no output file or folder is created.
 """
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from toonemo_lib import cli
-from toonemo_lib.cli_options import finite_float, number, positive_float, positive_int, range_error
+from toonemo_lib import cli, cli_options
+from toonemo_lib.cli_options import finite_float, number, output_error, positive_float, positive_int, range_error
 from toonemo_lib.emotion import cli as emotion_cli
+from toonemo_lib.images import write_image
+from toonemo_lib.runs import PAUSE_ENV
+from toonemo_lib.stylegan2.dataset import load_training_images
+from toonemo_lib.video.streams import VideoWriter, video_info
 
 
 def _base(command, tmp):
@@ -149,3 +157,117 @@ def test_empty_selections_are_errors_not_silent_successes(tmp_path, capsys):
     assert cli.main(["run", "--only", "", "--out", str(tmp_path / "reports")]) == 2
     assert "names no notebook" in capsys.readouterr().err
     assert not (tmp_path / "reports").exists()
+
+
+# ----------------------------------------------------------------------------
+# Paths checked before any work: a file where a folder goes, a folder where a file goes.
+
+
+PATH_CASES = {  # name: the command line, given the test's folder t (t/"a_file" is a file, t/"a_folder.mp4" a folder)
+    "dataset OUT_DIR is a file": lambda t: ["dataset", t / "src", t / "a_file"],
+    "dataset OUT_DIR inside a file": lambda t: ["dataset", t / "src", t / "a_file" / "set"],
+    "emoji OUT_DIR is a file": lambda t: ["emoji", t / "photo.png", t / "a_file", "--profile", "smoke"],
+    "crawl --out is a file": lambda t: ["crawl", "--video", t / "in.mp4", "--out", t / "a_file"],
+    "toonify OUT inside a file": lambda t: ["toonify", t / "photo.png", t / "a_file" / "toon.png"],
+    "video OUT is a folder": lambda t: ["video", t / "in.mp4", t / "a_folder.mp4", "--no-toonify"],
+    "video --table inside a file": lambda t: ["video", t / "in.mp4", t / "out.mp4", "--table", t / "a_file" / "t.csv"],
+    "video --cache is a file": lambda t: ["video", t / "in.mp4", t / "out.mp4", "--cache", t / "a_file"],
+    "webcam --out is not an .mp4": lambda t: ["webcam", "--headless", "--source", t / "in.mp4", "--out", t / "w.avi"],
+    "webcam --out is a folder": lambda t: ["webcam", "--headless", "--source", t / "in.mp4", "--out", t / "a_folder.mp4"],
+    "run --out is a file": lambda t: ["run", "--only", "01", "--out", t / "a_file"],
+    "train --out is a file": lambda t: ["train", "--data", t / "data.zip", "--out", t / "a_file"],
+}
+
+
+@pytest.mark.parametrize("case", PATH_CASES)
+def test_an_unusable_output_path_is_a_usage_error_before_any_work(case, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("mine")
+    (tmp_path / "a_folder.mp4").mkdir()
+    argv = [str(arg) for arg in PATH_CASES[case](tmp_path)]
+    status = _exit_status(argv[0], argv)
+    err = capsys.readouterr().err
+    assert status == 2, f"exit {status}: {err}"
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(lines) == 1 and lines[0].startswith(f"toonemo {argv[0]}: error:"), err
+    assert (tmp_path / "a_file").read_text() == "mine" and not list((tmp_path / "a_folder.mp4").iterdir())
+
+
+def test_a_read_only_output_folder_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    """Simulated: root (as in many containers) may write into any folder, whatever its mode says."""
+    read_only = tmp_path / "read_only"
+    read_only.mkdir()
+    monkeypatch.setattr(cli_options.os, "access", lambda path, mode: Path(path) != read_only)
+    assert cli.main(["dataset", str(tmp_path / "src"), str(read_only / "set")]) == 2
+    assert f"cannot be written: {read_only} is read-only" in capsys.readouterr().err
+    assert output_error("OUT", tmp_path / "elsewhere" / "x.mp4", folder=False) is None
+
+
+# ----------------------------------------------------------------------------
+# Outputs written whole: an interrupted rebuild leaves the old data set as it was.
+
+
+def _images(folder, count, start=0, side=40):
+    folder.mkdir(exist_ok=True)
+    for i in range(start, start + count):
+        pixels = np.random.default_rng(i).integers(0, 256, (side, side, 3), dtype=np.uint8)
+        write_image(folder / f"img{i:02d}.png", pixels)
+
+
+def _contents(folder):
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir()) if path.is_file()}
+
+
+def test_an_interrupted_rebuild_leaves_the_old_data_set_whole(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "set"
+    _images(src, 6)
+    assert cli.main(["dataset", str(src), str(out), "--resolution", "32"]) == 0
+    before = _contents(out)
+    assert "set-r05.tfrecords" in before and "set-decisions.csv" in before
+
+    _images(src, 6, start=6)  # the rebuild: twelve images at 16x16, killed after writing three
+    env = {**os.environ, PAUSE_ENV: "dataset-write:3"}
+    writer = subprocess.Popen([sys.executable, "-m", "toonemo_lib.cli", "dataset", str(src), str(out),
+                               "--resolution", "16"], stderr=subprocess.PIPE, text=True, env=env)
+    paused = any("paused at dataset-write:3" in line for line in writer.stderr)  # ends at the pause, or at exit
+    writer.kill()
+    writer.wait()
+    assert paused
+    assert _contents(out) == before
+
+    assert cli.main(["dataset", str(src), str(out), "--resolution", "16"]) == 0  # a full rebuild
+    assert sorted(path.name for path in out.iterdir()) == ["set-contact-sheet.png", "set-decisions.csv",
+                             "set-r02.tfrecords", "set-r03.tfrecords", "set-r04.tfrecords"]  # r05 went; no staging
+    assert load_training_images(out).shape == (12, 16, 16, 3)
+
+
+def test_a_build_that_keeps_nothing_changes_nothing(tmp_path, capsys):
+    src, out = tmp_path / "src", tmp_path / "set"
+    _images(src, 3)
+    assert cli.main(["dataset", str(src), str(out), "--resolution", "32"]) == 0
+    before = _contents(out)
+    assert cli.main(["dataset", str(src), str(out), "--resolution", "128"]) == 1  # every image is too small
+    assert "no image in" in capsys.readouterr().err and _contents(out) == before
+
+
+def test_one_tiny_image_is_dropped_not_fatal(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "set"
+    _images(src, 3)
+    write_image(src / "one_pixel.png", np.zeros((1, 1, 3), np.uint8))
+    assert cli.main(["dataset", str(src), str(out), "--resolution", "16", "--format", "zip"]) == 0
+    decisions = pd.read_csv(out / "set-decisions.csv").set_index("file")
+    assert decisions.loc[str(src / "one_pixel.png"), "reason"].startswith("too small: 1x1")
+    assert decisions["kept"].sum() == 3
+
+
+def test_a_truncated_video_is_said_not_silently_shortened(tmp_path, capsys):
+    clip, out = tmp_path / "clip.mp4", tmp_path / "out.mp4"
+    with VideoWriter(clip, 25) as writer:
+        for i in range(40):
+            writer.write(np.random.default_rng(i).integers(0, 256, (48, 48, 3), dtype=np.uint8))
+    data = clip.read_bytes()
+    clip.write_bytes(data[: len(data) // 2])
+    assert cli.main(["video", str(clip), str(out), "--no-toonify"]) == 0
+    warning = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
+    assert len(warning) == 1 and warning[0].startswith("toonemo video: warning: the video")
+    assert "lists 40 frames but only" in warning[0]
+    assert 0 < video_info(out).frame_count < 40

@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from .cli_options import UsageError, check_usage, output_error, run_command
 from .config import NOTEBOOKS_DIR, PROFILES, get_profile
 from . import expressions_cli, stylegan2_cli, toonify_cli
 from .datasets import cli as datasets_cli
@@ -80,17 +81,17 @@ def _cmd_run(args) -> int:
 
     try:  # the arguments first: a usage error must not wait for a notebook
         get_profile(args.profile)
-        only = None if args.only is None else [n for n in args.only.split(",") if n.strip()]
-        if only == []:
-            raise ValueError(f"--only {args.only!r} names no notebook (e.g. --only 01,04)")
-        if not find_notebooks(args.notebooks, only):
-            raise FileNotFoundError(f"no NN_*.ipynb notebooks in {args.notebooks}")
-    except ValueError as err:  # an unknown profile or notebook number
-        print(f"toonemo run: error: {err}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as err:  # no notebook folder
-        print(f"toonemo run: error: {err}", file=sys.stderr)
-        return 1
+    except ValueError as err:  # an unknown profile
+        raise UsageError(str(err)) from None
+    only = None if args.only is None else [n for n in args.only.split(",") if n.strip()]
+    check_usage(f"--only {args.only!r} names no notebook (e.g. --only 01,04)" if only == [] else None,
+                output_error("--out", args.out, folder=True))
+    try:
+        found = find_notebooks(args.notebooks, only)
+    except ValueError as err:  # an unknown notebook number
+        raise UsageError(str(err)) from None
+    if not found:
+        raise FileNotFoundError(f"no NN_*.ipynb notebooks in {args.notebooks}")
     summary = run_course(args.profile, args.out, only, args.notebooks)
     with pd.option_context("display.max_colwidth", 100, "display.width", 200):
         print(summary.to_string(index=False))
@@ -98,23 +99,17 @@ def _cmd_run(args) -> int:
     return 0 if (summary["status"] == "ok").all() else 1
 
 
-INTERRUPTED = 130  # the shell's status for a process ended by Ctrl-C (128 + SIGINT)
-
-
 def main(argv: Optional[list[str]] = None) -> int:
     """Run one sub-command; returns its exit status (argparse exits with 2 on a usage error).
 
-    Ctrl-C ends a command with one line and status 130, after its own clean-up (the
-    commands write to temporary names and rename when complete)."""
+    `cli_options.run_command` turns how the command ended into its status and one line on
+    stderr; Ctrl-C ends it with one line and 130, after its own clean-up (the commands write
+    to temporary names and rename when complete)."""
     args = build_parser().parse_args(argv)
     from .environment import quiet_tensorflow
 
     quiet_tensorflow()  # TensorFlow's and LiteRT's native start-up chatter stays off the terminal
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print(f"toonemo {args.command}: interrupted", file=sys.stderr)
-        return INTERRUPTED
+    return run_command(args.command, args.func, args)
 
 
 if __name__ == "__main__":

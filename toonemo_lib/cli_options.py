@@ -21,6 +21,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import sys
+import warnings
+from pathlib import Path
 from typing import Callable, Optional
 
 
@@ -98,3 +102,67 @@ def colour(text: str) -> str:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a colour: {text!r} (a name such as white, or #rrggbb)") from None
     return text
+
+
+def output_error(name: str, path, *, folder: bool) -> Optional[str]:
+    """Why `path` cannot be written as a folder (or as a file), with the argument's `name`; None if it can.
+
+    Checked before any work, so a command does not fail at its very end for want of a place to write.
+    """
+    path = Path(path)
+    kind, other = ("a folder", "a file") if folder else ("a file", "a folder")
+    if path.exists() and path.is_dir() != folder:
+        return f"{name} {path} is {other}, not {kind}"
+    nearest = next(p for p in (path, *path.parents) if p.exists())  # "." or "/" at the latest
+    if nearest != path and not nearest.is_dir():
+        return f"{name} {path} cannot be made: {nearest} is a file"
+    writable = nearest if nearest.is_dir() else nearest.parent
+    if not os.access(writable, os.W_OK | os.X_OK):
+        return f"{name} {path} cannot be written: {writable} is read-only"
+    return None
+
+
+# ----------------------------------------------------------------------------
+# One convention for every command's exit status.
+
+DONE, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130  # 130: the shell's status for Ctrl-C (128 + SIGINT)
+
+
+class UsageError(ValueError):
+    """The arguments contradict each other or name a path that cannot be used: exit status 2."""
+
+
+def check_usage(*errors: Optional[str]) -> None:
+    """Raise one UsageError carrying every error that is not None."""
+    errors = [error for error in errors if error]
+    if errors:
+        raise UsageError(*errors)
+
+
+def run_command(name: str, func: Callable[..., int], *args) -> int:
+    """Run a command and turn how it ended into its exit status, with one line per error on stderr.
+
+    The status: the command's own when it returns, 2 for a UsageError, 1 when the work
+    failed (OSError, ValueError, RuntimeError, ImportError: a missing or corrupt input, a
+    model that cannot load, a runtime that is not installed), 130 after Ctrl-C.  Clean-up runs before, in the commands' own ``finally``
+    and staging code.  Warnings print as one line too: ``toonemo NAME: warning: ...``.
+    """
+    def one_line(message, *_):  # a warning is one line that names the command, like an error
+        from tqdm import tqdm  # on a line of its own, not inside a progress bar
+
+        tqdm.write(f"toonemo {name}: warning: {message}", file=sys.stderr)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line
+            return func(*args)
+    except UsageError as err:
+        status, lines = USAGE, err.args
+    except (OSError, ValueError, RuntimeError, ImportError) as err:
+        status, lines = FAILED, [str(err)]
+    except KeyboardInterrupt:
+        status, lines = INTERRUPTED, ["interrupted"]
+    for line in lines:
+        print(f"toonemo {name}: error: {line}" if status != INTERRUPTED else f"toonemo {name}: {line}",
+              file=sys.stderr)
+    return status

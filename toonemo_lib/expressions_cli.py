@@ -12,10 +12,9 @@ loaded), 2 a usage error.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from .cli_options import number
+from .cli_options import check_usage, number, output_error
 from .config import PROFILES
 
 STRENGTH_MAX = 100  # standard deviations: the course uses 2 to 6; far beyond, the toon model draws noise
@@ -41,33 +40,30 @@ def add_commands(subparsers) -> None:
 
 
 def _cmd_emoji(args) -> int:
-    if (args.base is None) != (args.toon is None):
-        print("toonemo emoji: error: --base and --toon go together", file=sys.stderr)
-        return 2
+    check_usage("--base and --toon go together" if (args.base is None) != (args.toon is None) else None,
+                output_error("OUT_DIR", args.out, folder=True))
     from .config import get_profile
     from .images import read_image, write_image
+    from .runs import staged_outputs
 
     settings = get_profile(args.profile).settings("07")
-    try:
-        photo = read_image(args.photo)  # before any model loads: a bad photo fails at once
-        from .emotion.recognize import EmotionRecognizer
-        from .expressions import expression_models, load_or_fit_directions, personal_emoji_set
-        from .stylegan2.project import w_statistics
-        from .video.overlay import emoji_sheet, write_emoji_set
+    photo = read_image(args.photo)  # before any model loads: a bad photo fails at once
+    from .emotion.recognize import EmotionRecognizer
+    from .expressions import expression_models, load_or_fit_directions, personal_emoji_set
+    from .stylegan2.project import w_statistics
+    from .video.overlay import emoji_sheet, write_emoji_set
 
-        models = expression_models(settings, args.base, args.toon)
-        print(f"models: {models.description}")
-        directions = load_or_fit_directions(models.base_G, models.directions_file, EmotionRecognizer(),
-                                            samples=settings["samples"], layer_samples=settings["layer_samples"],
-                                            framing=settings["framing"])
-        made = personal_emoji_set(photo, models.base_G, models.toon_G, directions,
-                                  strength=settings["strength"] if args.strength is None else args.strength,
-                                  steps=settings["projection_steps"], size=settings["emoji_size"],
-                                  w_stats=w_statistics(models.base_G, settings["w_avg_samples"]))
-        written = write_emoji_set(made.emoji, args.out)
-        write_image(args.out / "sheet.png", emoji_sheet(made.emoji, background="checker"))
-    except (OSError, ValueError, RuntimeError) as err:
-        print(f"toonemo emoji: error: {err}", file=sys.stderr)
-        return 1
+    models = expression_models(settings, args.base, args.toon)
+    print(f"models: {models.description}")
+    directions = load_or_fit_directions(models.base_G, models.directions_file, EmotionRecognizer(),
+                                        samples=settings["samples"], layer_samples=settings["layer_samples"],
+                                        framing=settings["framing"])
+    made = personal_emoji_set(photo, models.base_G, models.toon_G, directions,
+                              strength=settings["strength"] if args.strength is None else args.strength,
+                              steps=settings["projection_steps"], size=settings["emoji_size"],
+                              w_stats=w_statistics(models.base_G, settings["w_avg_samples"]))
+    with staged_outputs(args.out, label="emoji") as stage:  # the seven and the sheet replace an old set together
+        written = write_emoji_set(made.emoji, stage)
+        write_image(stage / "sheet.png", emoji_sheet(made.emoji, background="checker"))
     print(f"wrote {len(written)} emoji and sheet.png to {args.out} (strength {made.strength:g})")
     return 0

@@ -13,15 +13,21 @@ and the emotion trainer also
 StyleGAN2 keeps its state in its snapshots instead (``stylegan2/snapshot.py``).
 
 Every file is written to a temporary name and renamed, so a run killed mid-write
-leaves the previous version intact, never half a file.
+leaves the previous version intact, never half a file.  Outputs made of several files
+(a data set, an emoji folder) are written into a staging folder first and renamed into
+place when all of them are complete (`staged_outputs`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pandas as pd
 
@@ -31,6 +37,7 @@ LOG = "log.csv"
 LAST = "last.keras"
 BEST = "best.keras"
 FRESH_STATE = {"epochs_done": 0, "done": False}
+PAUSE_ENV = "TOONEMO_PAUSE_AT"  # see pause_point
 
 
 def atomic_write_text(path, text: str) -> Path:
@@ -87,3 +94,47 @@ def best_so_far(run_dir, metric: str, mode: str = "max") -> float | None:
     if not (Path(run_dir) / BEST).exists() or metric not in log or log[metric].isna().all():
         return None
     return float(log[metric].max() if mode == "max" else log[metric].min())
+
+
+@contextmanager
+def staged_outputs(folder, stale: tuple[str, ...] = (), label: str = "output") -> Iterator[Path]:
+    """A staging folder whose files replace their namesakes in `folder` when the block succeeds.
+
+    Each new file is renamed into place whole, so a run killed at any point leaves every
+    old file whole (or, on a first run, no output file at all).  `stale`: glob patterns of
+    old files that the new set may not replace and that must go (a rebuild at a smaller
+    resolution writes fewer levels).  When the block fails or is interrupted, the staging
+    folder goes, and so does `folder` itself if this run created it.  A staging folder left
+    by a killed run is removed when the next run starts.
+    """
+    folder = Path(folder)
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    created = missing[-1] if missing else None  # the outermost folder this run will make
+    stage = folder / f".{label}.partial"
+    try:
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir(parents=True)
+        yield stage
+        new = sorted(stage.iterdir())
+        for pattern in stale:
+            for old in folder.glob(pattern):
+                if old.is_file() and not (stage / old.name).exists():
+                    old.unlink()
+        for path in new:
+            os.replace(path, folder / path.name)
+        stage.rmdir()
+    except BaseException:
+        shutil.rmtree(created if created is not None else stage, ignore_errors=True)
+        raise
+
+
+def pause_point(label: str) -> None:
+    """Wait here for good when the environment variable TOONEMO_PAUSE_AT is `label`.
+
+    Lets a test stop a writer at a point it chooses, then kill it, without racing a clock:
+    the process says ``paused at LABEL`` on stderr and sleeps until it is killed.
+    """
+    if os.environ.get(PAUSE_ENV) == label:
+        print(f"paused at {label}", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(60)

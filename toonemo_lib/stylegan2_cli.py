@@ -16,10 +16,9 @@ run in the folder, non-finite losses), 2 a usage error.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from .cli_options import finite_float, range_error
+from .cli_options import check_usage, finite_float, output_error, range_error
 from .stylegan2.presets import PRESET_NAMES  # plain Python: TensorFlow loads when training starts
 
 SEED_MAX = 2**32 - 1  # NumPy's seeds are 0 .. 2**32 - 1
@@ -87,6 +86,8 @@ def _usage_errors(args) -> list[str]:
         errors.append(f"--keep must be a comma list of kimg, e.g. 12,16, got {args.keep!r}")
     else:
         errors += [range_error("--keep", k, minimum=0) for k in args.keep or ()]
+    if args.out is not None:
+        errors.append(output_error("--out", args.out, folder=True))
     if not _continues_a_run_folder(args):
         errors += [f"the following arguments are required: {name} (or --resume RUN_DIR)"
                    for name in ("--data", "--out") if getattr(args, name[2:]) is None]
@@ -110,26 +111,18 @@ def spec_changes(args) -> dict:
 
 
 def run_train(args) -> int:
-    errors = _usage_errors(args)
-    if errors:
-        for error in errors:
-            print(f"toonemo train: error: {error}", file=sys.stderr)
-        return 2
+    check_usage(*_usage_errors(args))
     from .emotion_features import metric_extractors
     from .stylegan2.spec import RunSpec
     from .stylegan2.train import continue_run, read_run_spec, train
 
     changes = spec_changes(args)
-    try:
-        if _continues_a_run_folder(args):
-            run_dir = changes.pop("resume")
-            spec = read_run_spec(run_dir).replace(**changes)
-            continue_run(run_dir, args.out, extractors=metric_extractors(spec.metrics), **changes)
-        else:
-            spec = RunSpec(**changes)
-            train(spec, args.out, extractors=metric_extractors(spec.metrics))
-    except (OSError, ValueError, RuntimeError) as err:
-        print(f"toonemo train: error: {err}", file=sys.stderr)
-        return 1
+    if _continues_a_run_folder(args):
+        run_dir = changes.pop("resume")
+        spec = read_run_spec(run_dir).replace(**changes)
+        continue_run(run_dir, args.out, extractors=metric_extractors(spec.metrics), **changes)
+    else:
+        spec = RunSpec(**changes)
+        train(spec, args.out, extractors=metric_extractors(spec.metrics))
     print(f"run folder: {args.out or args.resume}")
     return 0

@@ -20,10 +20,9 @@ loaded), 2 a usage error.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from .cli_options import range_error
+from .cli_options import check_usage, output_error, range_error
 from .config import PROFILES
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -61,12 +60,13 @@ def usage_errors(args) -> list[str]:
         errors.append("OUT must differ from PHOTO: the photo would be overwritten")
     if args.out.is_dir():
         errors.append(f"OUT {args.out} is a folder; give a file name such as {args.out / 'toon.png'}")
-    if range_error("--steps", args.steps, minimum=1):
-        errors.append(range_error("--steps", args.steps, minimum=1))
+    else:
+        errors.append(output_error("OUT", args.out, folder=False))
+    errors.append(range_error("--steps", args.steps, minimum=1))
     R = args.blend_resolution
     if R is not None and (R < 4 or R & (R - 1)):
         errors.append(f"--blend-resolution must be a power of two, at least 4, got {R}")
-    return errors
+    return [error for error in errors if error]
 
 
 def side_paths(out: Path, face: int | None) -> dict[str, Path]:
@@ -104,11 +104,7 @@ def face_boxes(photo, all_faces: bool) -> list | None:
 
 
 def _cmd_toonify(args) -> int:
-    errors = usage_errors(args)
-    if errors:
-        for error in errors:
-            print(f"toonemo toonify: error: {error}", file=sys.stderr)
-        return 2
+    check_usage(*usage_errors(args))
     import numpy as np
 
     from .config import get_profile
@@ -116,30 +112,26 @@ def _cmd_toonify(args) -> int:
 
     settings = get_profile(args.profile).settings("04")
     steps = args.steps or settings["projection_steps"]
-    try:
-        photo = read_image(args.photo)  # before any model loads: a bad photo fails at once
-        boxes = face_boxes(photo, args.all_faces)
-        from .stylegan2.project import w_statistics
-        from .toonify import toonify
+    photo = read_image(args.photo)  # before any model loads: a bad photo fails at once
+    boxes = face_boxes(photo, args.all_faces)
+    from .stylegan2.project import w_statistics
+    from .toonify import toonify
 
-        pair = load_pair(args, settings)
-        print(f"models: {pair.description}")
-        w_stats = w_statistics(pair.base_G, settings["w_avg_samples"])
-        pasted, results = photo, []
-        for box in boxes or [None]:
-            result = toonify(pasted, pair.base_G, pair.toon_G, steps=steps, w_stats=w_stats, face_box=box)
-            pasted = result.pasted
-            results.append(result)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        write_image(args.out, pasted)
-        for i, result in enumerate(results, start=1):
-            paths = side_paths(args.out, i if args.all_faces else None)
-            write_image(paths["aligned"], result.aligned_face)
-            write_image(paths["toon"], result.toon_face)
-            np.save(paths["latent"], result.latent)
-    except (OSError, ValueError, RuntimeError) as err:
-        print(f"toonemo toonify: error: {err}", file=sys.stderr)
-        return 1
+    pair = load_pair(args, settings)
+    print(f"models: {pair.description}")
+    w_stats = w_statistics(pair.base_G, settings["w_avg_samples"])
+    pasted, results = photo, []
+    for box in boxes or [None]:
+        result = toonify(pasted, pair.base_G, pair.toon_G, steps=steps, w_stats=w_stats, face_box=box)
+        pasted = result.pasted
+        results.append(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_image(args.out, pasted)
+    for i, result in enumerate(results, start=1):
+        paths = side_paths(args.out, i if args.all_faces else None)
+        write_image(paths["aligned"], result.aligned_face)
+        write_image(paths["toon"], result.toon_face)
+        np.save(paths["latent"], result.latent)
     faces = f"{len(results)} faces" if len(results) > 1 else "1 face"
     print(f"wrote {args.out} ({faces}, {steps} projection steps) with the aligned face, toon face and latent beside it")
     return 0

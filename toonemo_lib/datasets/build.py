@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from tqdm.auto import tqdm
 
 from .curate import curate
 from ..images import DEFAULT_MAX_PIXELS, ImageError, read_image
+from ..runs import pause_point, staged_outputs
 from .images import check_resolution, make_square, resize_square
 
 FORMATS = ("tfrecords", "zip")
@@ -63,8 +62,11 @@ def build_dataset(
     With `align`, faces are aligned FFHQ-style instead of centre-cropped, and images
     without a detectable face are rejected unless `require_face=False`.  `shuffle`
     writes the images in a random (seeded) order, as NVIDIA's tool did, so that a
-    reader's bounded shuffle buffer still mixes the whole set.  When the build fails,
-    the folders it created for `out_dir` are removed again.
+    reader's bounded shuffle buffer still mixes the whole set.
+
+    The files are written to a staging folder and renamed into `out_dir` when all are
+    complete, replacing an earlier build's files whole: a build that fails or is killed
+    leaves the earlier data set as it was (and removes the folders it created).
     """
     resolution = check_resolution(resolution)
     if fmt not in FORMATS:
@@ -72,16 +74,17 @@ def build_dataset(
     src_dir, out_dir = Path(src_dir), Path(out_dir)
     if out_dir.resolve() == src_dir.resolve():
         raise ValueError("out_dir must differ from src_dir: the outputs would be curated on the next run")
-    with _removed_on_failure(out_dir):
-        out_dir.mkdir(parents=True, exist_ok=True)
-        name = name or out_dir.resolve().name
+    name = name or out_dir.resolve().name
+    # Files of an earlier build of this data set that a new build may not overwrite.
+    stale = (f"{name}-r??.tfrecords", f"{name}-rxx.labels", f"{name}.zip")
+    with staged_outputs(out_dir, stale, label=name) as stage:
         decisions = curate(
             src_dir,
             min_side=resolution // 2 if min_side is None else min_side,
             hash=hash,
             max_distance=max_distance,
             require_face=align if require_face is None else require_face,
-            contact_sheet=out_dir / f"{name}-contact-sheet.png" if contact_sheet else None,
+            contact_sheet=stage / f"{name}-contact-sheet.png" if contact_sheet else None,
             background=background,
             max_pixels=max_pixels,
             progress=progress,
@@ -89,44 +92,25 @@ def build_dataset(
         decisions["index"] = -1          # position in the written data set
         decisions["align"] = ""          # "eyes" / "face-box" / "none" when align=True
         order = np.flatnonzero(decisions["kept"].to_numpy())
+        if not len(order):
+            raise ValueError(f"no image in {src_dir} was kept ({_rejections(decisions)}); "
+                             f"nothing in {out_dir} was changed")
         if shuffle:
             order = np.random.default_rng(seed).permutation(order)
 
         images = _prepared_images(decisions, order, resolution, align, square, background, max_pixels)
         images = tqdm(images, total=len(order), desc="write", unit="img", disable=not progress)
-        outputs = []
-        if len(order):
-            if fmt == "tfrecords":
-                from .tfrecords import write_tfrecords  # TensorFlow loads only when writing
+        if fmt == "tfrecords":
+            from .tfrecords import write_tfrecords  # TensorFlow loads only when writing
 
-                outputs = write_tfrecords(images, out_dir, name)
-            else:
-                from .tfrecords import write_zip
+            written = write_tfrecords(images, stage, name)
+        else:
+            from .tfrecords import write_zip
 
-                outputs = [write_zip(images, out_dir / f"{name}.zip")]
-        decisions_csv = out_dir / f"{name}-decisions.csv"
-        decisions.to_csv(decisions_csv, index=False)
-        return BuildSummary(decisions, count_decisions(decisions, align), outputs)
-
-
-@contextmanager
-def _removed_on_failure(folder: Path):
-    """Remove the folders made for `folder` (none if it existed) when the block fails.
-
-    A failed build, or one stopped with Ctrl-C, then leaves no empty or half-written
-    output folder behind; a folder that existed before is never touched.
-    """
-    created = None  # the outermost folder of `folder` that does not exist yet
-    for parent in (folder, *folder.parents):
-        if parent.exists():
-            break
-        created = parent
-    try:
-        yield
-    except BaseException:
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
-        raise
+            written = [write_zip(images, stage / f"{name}.zip")]
+        decisions.to_csv(stage / f"{name}-decisions.csv", index=False)
+    outputs = [out_dir / path.name for path in written]
+    return BuildSummary(decisions, count_decisions(decisions, align), outputs)
 
 
 def _prepared_images(decisions, order, resolution, align, square, background, max_pixels):
@@ -151,6 +135,14 @@ def _prepared_images(decisions, order, resolution, align, square, background, ma
         decisions.at[row, "index"] = written
         written += 1
         yield img
+        pause_point(f"dataset-write:{written}")  # the writer has taken `written` images
+
+
+def _rejections(decisions: pd.DataFrame) -> str:
+    """'3 files: 2 too small, 1 unreadable'."""
+    counts = count_decisions(decisions)
+    reasons = [f"{n} {key.removeprefix('rejected: ')}" for key, n in counts.items() if key.startswith("rejected")]
+    return f"{counts['files']} files: " + ", ".join(reasons)
 
 
 def count_decisions(decisions: pd.DataFrame, align: bool = False) -> pd.Series:

@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli_options import colour, non_negative_int, number, positive_float, positive_int
+from ..cli_options import check_usage, colour, non_negative_int, number, output_error, positive_float, positive_int
 
 SECONDS_MAX = 86400  # --timeout and --delay: a day at most (time.sleep and sockets refuse far larger values)
 
@@ -93,43 +93,35 @@ def add_commands(subparsers) -> None:
 def run_dataset(args: argparse.Namespace) -> int:
     from .build import build_dataset
 
-    if Path(args.src_dir).resolve() == Path(args.out_dir).resolve():
-        print("toonemo dataset: error: OUT_DIR must differ from SRC_DIR", file=sys.stderr)
-        return 2
-    try:
-        summary = build_dataset(
-            args.src_dir, args.out_dir, resolution=args.resolution, align=args.align, fmt=args.fmt,
-            background=args.background, name=args.name, square=args.square, min_side=args.min_side,
-            max_distance=args.max_distance,
-        )
-    except (ValueError, FileNotFoundError) as err:
-        print(f"toonemo dataset: error: {err}", file=sys.stderr)
-        return 1
+    check_usage("OUT_DIR must differ from SRC_DIR" if Path(args.src_dir).resolve() == Path(args.out_dir).resolve()
+                else None, output_error("OUT_DIR", args.out_dir, folder=True))
+    summary = build_dataset(
+        args.src_dir, args.out_dir, resolution=args.resolution, align=args.align, fmt=args.fmt,
+        background=args.background, name=args.name, square=args.square, min_side=args.min_side,
+        max_distance=args.max_distance,
+    )
     print(summary)
-    return 0 if summary.outputs else 1
+    return 0
 
 
 def run_crawl(args: argparse.Namespace) -> int:
     from . import crawl
 
     fetch = dict(timeout=args.timeout, delay=args.delay, retries=args.retries, max_bytes=int(args.max_mb * 2**20))
-    try:
-        if args.video:
-            results = crawl.capture_video_frames(args.video, args.out, every=args.every)
-        elif args.page:
-            results = crawl.crawl_pages(args.page, args.out, max_pages=args.max_pages,
+    check_usage(output_error("--out", args.out, folder=True))
+    if args.video:
+        results = crawl.capture_video_frames(args.video, args.out, every=args.every)
+    elif args.page:
+        results = crawl.crawl_pages(args.page, args.out, max_pages=args.max_pages,
+                                    next_pattern=args.next_pattern, **fetch)
+    elif args.retry_log:
+        results = crawl.retry_error_log(args.retry_log, args.out, max_pages=args.max_pages,
                                         next_pattern=args.next_pattern, **fetch)
-        elif args.retry_log:
-            results = crawl.retry_error_log(args.retry_log, args.out, max_pages=args.max_pages,
-                                            next_pattern=args.next_pattern, **fetch)
-        else:
-            urls = crawl.read_url_list(args.urls)
-            if not urls:
-                raise ValueError(f"{args.urls} lists no URL (one per line; # starts a comment)")
-            results = crawl.download_images(urls, args.out, **fetch)
-    except (ValueError, OSError) as err:  # a missing or unreadable URL list, log or video
-        print(f"toonemo crawl: error: {err}", file=sys.stderr)
-        return 1
+    else:
+        urls = crawl.read_url_list(args.urls)
+        if not urls:
+            raise ValueError(f"{args.urls} lists no URL (one per line; # starts a comment)")
+        results = crawl.download_images(urls, args.out, **fetch)
     print(results["status"].value_counts().to_string())
     failed = results[results["status"].str.endswith("failed")]
     if len(failed):

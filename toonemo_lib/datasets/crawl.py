@@ -534,7 +534,6 @@ def capture_video_frames(
     if every < 1:
         raise ValueError(f"every must be >= 1, got {every}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     capture = cv2.VideoCapture(str(video))
     if not capture.isOpened():
         raise ValueError(f"OpenCV cannot open the video {video}")
@@ -545,6 +544,7 @@ def capture_video_frames(
             # grab() advances without decoding; only the frames we keep are decoded.
             while capture.grab():
                 if index >= start and (index - start) % every == 0:
+                    out_dir.mkdir(parents=True, exist_ok=True)  # only once there is a frame to save
                     rows.append(_save_frame(capture, out_dir, f"{video}#frame={index}"))
                     if max_frames is not None and len(rows) >= max_frames:
                         break

@@ -161,11 +161,11 @@ def _decide(path, row, hasher, min_side, max_distance, require_face, kept: HashI
         row["reason"] = f"unreadable: {err.reason}"
         return None
     row["height"], row["width"] = img.shape[:2]
+    if min(img.shape[:2]) < max(min_side, 2):  # a 1-pixel-wide image has no hash either
+        row["reason"] = f"too small: {row['width']}x{row['height']}, shorter side < {max(min_side, 2)}"
+        return img
     code = hasher(img)
     row["hash"] = f"{code:016x}"
-    if min(img.shape[:2]) < min_side:
-        row["reason"] = f"too small: {row['width']}x{row['height']}, shorter side < {min_side}"
-        return img
     nearest = kept.nearest(code)
     if nearest is not None and nearest[1] <= max_distance:
         row["reason"] = f"near-duplicate of {nearest[0]} (distance {nearest[1]})"

@@ -21,7 +21,7 @@ import json
 import sys
 from typing import Optional
 
-from ..cli_options import positive_float, positive_int
+from ..cli_options import positive_float, positive_int, run_command
 
 CLI_DESCRIPTION = """\
 Recognise the facial expression of every face in each IMAGE with the shipped
@@ -115,14 +115,11 @@ def _recognise_all(model, paths, detect_face: bool, detector: str = "auto") -> l
 
 
 def run_emotion(args: argparse.Namespace) -> int:
-    try:
-        results = _recognise_all(args.model, args.images, detect_face=not args.whole_image, detector=args.detector)
-    except (OSError, ValueError, ImportError) as err:  # the model: missing, not a model, no runtime
-        print(f"toonemo emotion: {err}", file=sys.stderr)
-        return 1
+    # A model that is missing, not a model or lacks its runtime ends the command (exit 1, one line).
+    results = _recognise_all(args.model, args.images, detect_face=not args.whole_image, detector=args.detector)
     for entry in results:
         if "error" in entry:
-            print(f"toonemo emotion: {entry['image']}: {entry['error']}", file=sys.stderr)
+            print(f"toonemo emotion: error: {entry['image']}: {entry['error']}", file=sys.stderr)
     # one image per line: valid JSON that is still readable in a terminal
     print("[" + ",\n ".join(json.dumps(entry) for entry in results) + "]" if args.json else _table(results))
     return 1 if any("error" in entry for entry in results) else 0
@@ -203,4 +200,4 @@ def train_main(argv: Optional[list] = None) -> int:
     """`toonemo emotion-train` on its own (tests, scripts): parse `argv` and train."""
     parser = argparse.ArgumentParser(prog="toonemo emotion-train", description=TRAIN_DESCRIPTION)
     add_train_arguments(parser)
-    return run_emotion_train(parser.parse_args(argv))
+    return run_command("emotion-train", run_emotion_train, parser.parse_args(argv))

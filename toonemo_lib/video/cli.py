@@ -10,10 +10,9 @@ camera, a model that cannot be loaded), 2 a usage error.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from ..cli_options import non_negative_int, positive_int, range_error
+from ..cli_options import check_usage, non_negative_int, output_error, positive_int, range_error
 from ..config import PROFILES
 from . import RECOGNISE_ON
 
@@ -53,11 +52,6 @@ def add_commands(subparsers) -> None:
     webcam.set_defaults(func=_cmd_webcam)
 
 
-def _error(command: str, err: Exception) -> int:
-    print(f"toonemo {command}: error: {err}", file=sys.stderr)
-    return 1
-
-
 def write_table(table, path: Path) -> None:
     """The per-frame table as CSV or Parquet, by the file's suffix."""
     if path.suffix.lower() == ".parquet":
@@ -76,43 +70,38 @@ TABLE_SUFFIXES = (".csv", ".parquet")
 
 def video_usage_errors(args) -> list[str]:
     """What is wrong with `toonemo video`'s options, found before any frame is read."""
-    errors = [error for error in [range_error("--every", args.every, minimum=1)] if error]
+    errors = [range_error("--every", args.every, minimum=1), output_error("OUT", args.output, folder=False)]
     if args.output.suffix.lower() != ".mp4":
         errors.append(f"OUT must be an .mp4 file, not {args.output.name}")
     if args.output.resolve() == args.input.resolve():
         errors.append("OUT must differ from IN: the input video would be overwritten")
     if (args.base is None) != (args.toon is None):
         errors.append("--base and --toon go together: the face model and the toon model blended from it")
-    if args.table is not None and args.table.suffix.lower() not in TABLE_SUFFIXES:
-        errors.append(f"--table must be a .csv or .parquet file, not {args.table.name}")
-    if args.cache is not None and args.cache.exists() and not args.cache.is_dir():
-        errors.append(f"--cache {args.cache} is a file: give a folder for the keyframe latents")
-    return errors
+    if args.table is not None:
+        errors.append(output_error("--table", args.table, folder=False))
+        if args.table.suffix.lower() not in TABLE_SUFFIXES:
+            errors.append(f"--table must be a .csv or .parquet file, not {args.table.name}")
+    if args.cache is not None:
+        errors.append(output_error("--cache", args.cache, folder=True))
+    return [error for error in errors if error]
 
 
 def _cmd_video(args) -> int:
-    errors = video_usage_errors(args)
-    for error in errors:
-        print(f"toonemo video: error: {error}", file=sys.stderr)
-    if errors:
-        return 2
+    check_usage(*video_usage_errors(args))
     from .pipeline import process_video, stage_table
 
-    try:
-        toonifier = None
-        if not args.no_toonify:
-            from ..config import get_profile
-            from .keyframes import profile_toonifier
+    toonifier = None
+    if not args.no_toonify:
+        from ..config import get_profile
+        from .keyframes import profile_toonifier
 
-            toonifier, said = profile_toonifier(get_profile(args.profile).settings("06"), base_pickle=args.base,
-                                                toon_pickle=args.toon, every=args.every)
-            print(said)
-        table = process_video(args.input, args.output, toonifier=toonifier, recognise_on=args.recognise_on,
-                              emoji=args.emoji, cache_dir=args.cache)
-        if args.table:
-            write_table(table, args.table)
-    except (OSError, ValueError, RuntimeError) as err:
-        return _error("video", err)
+        toonifier, said = profile_toonifier(get_profile(args.profile).settings("06"), base_pickle=args.base,
+                                            toon_pickle=args.toon, every=args.every)
+        print(said)
+    table = process_video(args.input, args.output, toonifier=toonifier, recognise_on=args.recognise_on,
+                          emoji=args.emoji, cache_dir=args.cache)
+    if args.table:
+        write_table(table, args.table)
     faces = table[table["face"] >= 0]
     print(f"wrote {args.output}: {table.attrs['frames']} frames at {table.attrs['fps']:g} fps, "
           f"{faces['frame'].nunique()} with a face, {int(table['toonified'].sum())} toonified")
@@ -121,13 +110,13 @@ def _cmd_video(args) -> int:
 
 
 def _cmd_webcam(args) -> int:
+    if args.out is not None:
+        check_usage(output_error("--out", args.out, folder=False),
+                    None if args.out.suffix.lower() == ".mp4" else f"--out must be an .mp4 file, not {args.out.name}")
     from .webcam import run_webcam
 
     source = args.source if args.source is not None else args.camera
-    try:
-        table = run_webcam(source, emoji=args.emoji, headless=args.headless, max_frames=args.max_frames,
-                           output=args.out)
-    except (OSError, ValueError, RuntimeError) as err:
-        return _error("webcam", err)
+    table = run_webcam(source, emoji=args.emoji, headless=args.headless, max_frames=args.max_frames,
+                       output=args.out)
     print(f"{table.attrs['frames']} frames, {table.attrs['fps']:.1f} fps")
     return 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -33,6 +34,10 @@ DEFAULT_FPS = 25.0  # when a camera or a file does not say its frame rate
 
 class VideoError(ValueError):
     """A video that cannot be opened, read or written."""
+
+
+class VideoWarning(UserWarning):
+    """A video that can be read only in part."""
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,9 @@ def video_info(source) -> VideoInfo:
 def read_frames(source, max_frames: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """(index, RGB uint8 frame) for each frame of a video file or camera, one at a time.
 
-    Raises VideoError when the source opens but gives no frame at all (a truncated or
-    corrupt file).
+    Raises VideoError when the source opens but gives no frame at all (a corrupt file),
+    and warns when a file gives fewer frames than its container lists (a truncated one):
+    the frames up to the damage are still yielded.
     """
     capture, info = open_capture(source)
     index = 0
@@ -116,6 +122,10 @@ def read_frames(source, max_frames: int | None = None) -> Iterator[tuple[int, np
         capture.release()
     if index == 0 and max_frames != 0:
         raise VideoError(f"the video {info.source} has no frame OpenCV can decode (empty or corrupt)")
+    expected = info.frame_count if max_frames is None else min(max_frames, info.frame_count or max_frames)
+    if info.frame_count and index < expected:
+        warnings.warn(f"the video {info.source} lists {info.frame_count} frames but only {index} could be "
+                      "decoded: the file is truncated or damaged, so the output stops there", VideoWarning)
 
 
 def _even(frame: np.ndarray) -> np.ndarray:
