@@ -179,6 +179,7 @@ def bench_detection(recognizer, fer2013):
 
     from toonemo_lib.faces.blazeface import BlazeFace
     from toonemo_lib.faces.detect import load_cascade
+    from toonemo_lib.faces.detector import FaceDetector
 
     fer_like = load_cascade("haarcascade_frontalface_default.xml")
     full, short = BlazeFace("full"), BlazeFace("short")
@@ -186,7 +187,7 @@ def bench_detection(recognizer, fer2013):
         "toonemo default: BlazeFace full, else Haar": recognizer.find_faces,
         "BlazeFace full": lambda image: [face.box for face in full(image)],
         "BlazeFace short": lambda image: [face.box for face in short(image)],
-        "Haar alt2 320 px, 1.2, 3 (toonemo haar)": EmotionRecognizer(recognizer.model_path, detector="haar").find_faces,
+        "Haar alt2 320 px, 1.2, 3 (toonemo haar)": FaceDetector("haar").find_faces,
         "fer-like Haar: full res, default, 1.1, 5": lambda image: [tuple(b) for b in np.reshape(
             fer_like.detectMultiScale(to_gray(image), scaleFactor=1.1, minNeighbors=5, minSize=(50, 50)), (-1, 4))],
     }

@@ -39,3 +39,17 @@ def test_cache_dir_defaults_to_the_user_cache(monkeypatch):
 
 def test_emotions_are_in_fer2013_order():
     assert config.EMOTIONS == ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+
+
+@pytest.mark.parametrize("name", list(config.PROFILES))
+def test_the_commands_typed_settings_are_their_notebooks_values(name):
+    import dataclasses
+
+    profile = config.get_profile(name)
+    for settings, notebook in ((profile.toonify, "04"), (profile.video, "06"), (profile.emoji, "07")):
+        values = profile.settings(notebook)
+        assert dataclasses.asdict(settings) == {key: values[key] for key in dataclasses.asdict(settings)}
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            settings.projection_steps = 1
+    assert isinstance(profile.video, config.ToonifySettings) and profile.video.every >= 1
+    assert profile.emoji.framing in ("fer", "detect")

@@ -14,7 +14,7 @@ import pytest
 from toonemo_lib import cli
 from toonemo_lib.datasets.samples import sample_path
 from toonemo_lib.emotion import cli as emotion_cli
-from toonemo_lib.emotion import recognize
+from toonemo_lib.emotion import classifier, recognize
 
 ASTRONAUT_FACE = (177, 67, 93, 93)  # where OpenCV's cascades put the astronaut's face
 NOISE = ("cuInit", "CUDA error", "cuda drivers", "absl::", "XNNPACK", "Assets written")
@@ -136,7 +136,7 @@ def test_a_long_model_error_is_cut_between_words(tmp_path, monkeypatch):
     path = tmp_path / "long.keras"
     path.write_bytes(b"x")
     with pytest.raises(ValueError) as error:
-        recognize._load_model(path)
+        classifier._load_model(path)
     reason = str(error.value).split("(ValueError: ", 1)[1].rstrip(")")
     assert len(reason) <= 200 and reason.endswith(" ...")
     assert all(word in words.split() for word in reason[:-4].split())

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from toonemo_lib import lite_runtime
 from toonemo_lib.datasets.samples import list_samples, load_sample
 from toonemo_lib.emotion import lite
 from toonemo_lib.emotion.pipeline import preprocess_faces
@@ -97,15 +98,15 @@ def test_without_ai_edge_litert_tf_lite_serves_and_without_both_tensorflow_does(
     import tensorflow as tf
 
     monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)  # as on Windows: no wheel
-    assert lite.interpreter_class() is tf.lite.Interpreter
-    monkeypatch.setattr(lite, "interpreter_class", lambda: None)
+    assert lite_runtime.interpreter_class() is tf.lite.Interpreter
+    monkeypatch.setattr(lite_runtime, "interpreter_class", lambda: None)
     assert EmotionRecognizer().backend == "tensorflow"
     with pytest.raises(ImportError, match="ai-edge-litert"):
         EmotionRecognizer(backend="lite")
 
 
 def test_litert_info_lines_are_dropped_and_everything_else_kept(capfd):
-    with lite._without_lite_info():
+    with lite_runtime._without_lite_info():
         os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
         os.write(2, b"ERROR: a real problem\n")
     assert capfd.readouterr().err == "ERROR: a real problem\n"

@@ -92,7 +92,7 @@ def test_detect_and_classify_finds_the_astronaut(recognizer, astronaut):
     records = recognizer.detect_and_classify(astronaut)
     assert len(records) == 1
     record = records[0]
-    keys = ["rect", "label", "probs"] + (["score", "keypoints"] if "blazeface" in recognizer.detector else [])
+    keys = ["rect", "label", "probs"] + (["score", "keypoints"] if "blazeface" in recognizer.detector.kind else [])
     assert list(record) == keys
     x, y, w, h = record["rect"]
     assert all(type(v) is int for v in record["rect"])
@@ -125,7 +125,7 @@ def test_blazeface_records_carry_keypoints_in_the_face(astronaut):
 
 def test_auto_falls_back_to_haar_where_blazeface_finds_nothing():
     recognizer = EmotionRecognizer()
-    assert recognizer.detector == "blazeface+haar"
+    assert recognizer.detector.kind == "blazeface+haar"
     tight = load_sample("faces/lfw_01.png")  # a 25 x 25 crop: no head around the face for BlazeFace
     assert EmotionRecognizer(detector="blazeface").detect_and_classify(tight) == []
     (record,) = recognizer.detect_and_classify(tight)
@@ -135,6 +135,26 @@ def test_auto_falls_back_to_haar_where_blazeface_finds_nothing():
 def test_unknown_detector_is_refused():
     with pytest.raises(ValueError, match="unknown detector 'mtcnn'"):
         EmotionRecognizer(detector="mtcnn")
+
+
+def test_the_classifier_alone_gives_the_recognisers_probabilities(recognizer, astronaut):
+    from toonemo_lib.emotion.classifier import EmotionClassifier
+
+    crops = mixed_crops(astronaut)
+    classifier = EmotionClassifier()
+    assert not hasattr(classifier, "detector")
+    np.testing.assert_allclose(classifier.classify(crops), recognizer.classify(crops), atol=1e-6)
+
+
+def test_a_face_detector_is_composed_as_it_is_given(astronaut):
+    from toonemo_lib.faces.detector import FaceDetector
+
+    haar = FaceDetector("haar", detect_side=400)
+    recognizer = EmotionRecognizer(detector=haar)
+    assert recognizer.detector is haar
+    assert recognizer.find_faces(astronaut) == haar.find_faces(astronaut)
+    (record,) = recognizer.detect_and_classify(astronaut)
+    assert record["rect"] == list(haar.find_faces(astronaut)[0])
 
 
 def test_detect_and_classify_returns_every_face_largest_first(recognizer, astronaut):

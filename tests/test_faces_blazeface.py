@@ -8,7 +8,8 @@ import pytest
 
 from toonemo_lib.datasets.samples import load_sample
 from toonemo_lib.faces import blazeface
-from toonemo_lib.faces.blazeface import MODELS, BlazeFace, Face, anchor_centres, decode, letterbox, weighted_nms
+from toonemo_lib.faces.blazeface import (MODELS, BlazeFace, Face, anchor_centres, decode, fer_square, letterbox,
+                                         weighted_nms)
 from toonemo_lib.faces.quality import ASTRONAUT_FACE, drifting_face_frames, faceless_frames, matches
 
 
@@ -125,12 +126,11 @@ def test_gray_input_and_bad_input(detector, astronaut):
         detector(np.zeros((4, 4, 4, 4), np.uint8))
 
 
-def test_fer_crop_is_a_square_above_the_box_clipped_to_the_image(detector):
-    crop = detector.fer_crop(Face((100, 100, 80, 80), 0.9, None), (480, 640))
-    x, y, w, h = crop
+def test_fer_square_is_a_square_above_the_box_clipped_to_the_image():
+    x, y, w, h = fer_square((100, 100, 80, 80), MODELS["full"], (480, 640))
     assert w == h == round(80 * MODELS["full"].fer_scale)
     assert x + w / 2 == pytest.approx(140, abs=1) and y + h / 2 < 140  # centred higher than the box
-    assert detector.fer_crop(Face((0, 0, 60, 60), 0.9, None), (100, 100))[:2] == (0, 0)
+    assert fer_square((0, 0, 60, 60), MODELS["full"], (100, 100))[:2] == (0, 0)
 
 
 def test_unknown_model_and_missing_package_say_what_to_do(monkeypatch):

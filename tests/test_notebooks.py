@@ -156,6 +156,11 @@ def check_03(records, out_dir):
     scratch = records["scratch_log"]
     assert scratch["kimg"][-1] == settings["scratch_kimg"]
     assert all(math.isfinite(v) for v in scratch["loss_G"] + scratch["loss_D"])
+    # The readable step: finite losses, the regularisers on their intervals.
+    readable = records["readable_step_losses"]
+    assert all(math.isfinite(loss) and loss >= 0 for step in readable for loss in step.values())
+    assert [sorted(step) for step in readable] == [["D main", "D reg", "G main", "G reg"], *[["D main", "G main"]] * 3,
+                                                   ["D main", "G main", "G reg"]]
     distances = records["scratch_colour_distance"]
     assert len(distances) == len(scratch["kimg"]) and all(0 < d < 1 for d in distances)
     # The resumed run continues the same log: ticks go on, kimg keeps increasing to the new target.

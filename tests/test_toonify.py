@@ -89,7 +89,8 @@ def test_clear_errors(photo, generators):
 
 def test_small_models_blend_export_and_parents(tmp_path):
     from toonemo_lib.stylegan2 import blend_generators, load_official_pickle, save_official_pickle
-    from toonemo_lib.toonify import hard_switch_parents, max_abs_difference, small_models
+    from toonemo_lib.toon_models import small_models
+    from toonemo_lib.toonify import hard_switch_parents, max_abs_difference
 
     models = small_models(resolution=16)
     assert not models.real and "untrained" in models.description
@@ -104,14 +105,45 @@ def test_small_models_blend_export_and_parents(tmp_path):
     assert max_abs_difference(load_official_pickle(path).Gs, blended) == 0
 
 
-def test_real_models_missing_fall_back_with_a_message(tmp_path, monkeypatch, capsys):
-    from toonemo_lib.toonify import toonify_models
+def test_the_real_models_in_their_order_and_never_a_silent_fallback(tmp_path, monkeypatch):
+    """gpu: the learner's TOON_PICKLE, else a Toonify pickle placed in the cache, else MetFaces and its parent."""
+    from toonemo_lib.download import artefact
+    from toonemo_lib.stylegan2 import save_official_pickle
+    from toonemo_lib.toon_models import small_models, toon_pair, toonify_models
 
-    monkeypatch.setenv("TOONEMO_HOME", str(tmp_path))
-    models = toonify_models(use_ffhq=True, toon_pickle=str(tmp_path / "missing.pkl"), resolution=16)
-    assert models.real and "FER2013" in models.description and models.structure.resolution == 32
-    assert "unavailable" in capsys.readouterr().out
-    # the shipped pair missing too: the small untrained stand-ins, said so
+    monkeypatch.setenv("TOONEMO_HOME", str(tmp_path / "cache"))
+    with pytest.raises(FileNotFoundError, match="no real toon pair.*metfaces.pkl"):
+        toonify_models(use_ffhq=True, download=False)  # nothing placed, and no network in tests
+    with pytest.raises(FileNotFoundError, match="TOON_PICKLE .*missing.pkl"):
+        toonify_models(use_ffhq=True, toon_pickle=str(tmp_path / "missing.pkl"), download=False)
+
+    small = small_models(16)  # format-exact stand-ins of the real pickles
+
+    def place(name, G):
+        artefact(name).path.parent.mkdir(parents=True, exist_ok=True)
+        save_official_pickle(G, small.structure_D, G, artefact(name).path)
+
+    place("stylegan2-ada-metfaces", small.structure)
+    place("stylegan2-ada-ffhq1024", small.texture)
+    chosen = toonify_models(use_ffhq=True, download=False)
+    assert chosen.source == "metfaces" and chosen.description.startswith("NVIDIA's MetFaces")
+    with pytest.warns(UserWarning, match="look unrelated"):  # the blend checks the pair's ancestry
+        pair = toon_pair(True, 8, download=False)
+    assert pair.source == "metfaces" and pair.base_G.resolution == 16
+
+    place("stylegan2-ffhq-config-f", small.texture)
+    place("toonify-cartoon-blended", small.structure)
+    chosen = toonify_models(use_ffhq=True, download=False)
+    assert chosen.source == "ffhq" and "Toonify pickle" in chosen.description
+    mine = tmp_path / "cartoon.pkl"
+    save_official_pickle(small.structure, small.structure_D, small.structure, mine)
+    chosen = toonify_models(use_ffhq=True, toon_pickle=str(mine), download=False)
+    assert chosen.description.startswith("your cartoon model cartoon.pkl")
+
+
+def test_the_shipped_pair_missing_gives_the_untrained_stand_ins_said_so(tmp_path, monkeypatch, capsys):
+    from toonemo_lib.toon_models import toonify_models
+
     monkeypatch.setattr("toonemo_lib.stylegan2.shipped.MODELS_DIR", tmp_path)
     models = toonify_models(use_ffhq=False, resolution=16)
     assert not models.real and models.structure.resolution == 16
@@ -120,7 +152,8 @@ def test_real_models_missing_fall_back_with_a_message(tmp_path, monkeypatch, cap
 
 def test_the_shipped_pair_blends_and_exports_with_a_matching_discriminator(tmp_path):
     from toonemo_lib.stylegan2 import blend_generators, load_official_pickle, save_official_pickle
-    from toonemo_lib.toonify import max_abs_difference, shipped_models
+    from toonemo_lib.toon_models import shipped_models
+    from toonemo_lib.toonify import max_abs_difference
 
     models = shipped_models()
     assert models.real and models.structure.get_config() == models.texture.get_config()

@@ -30,7 +30,7 @@ def clip(tmp_path_factory):
 def toonifier():
     from toonemo_lib.stylegan2.blend import blend_generators
     from toonemo_lib.stylegan2.perceptual import perceptual_distance
-    from toonemo_lib.toonify import small_models
+    from toonemo_lib.toon_models import small_models
     from toonemo_lib.video.keyframes import VideoToonifier
 
     models = small_models(32)
@@ -59,6 +59,19 @@ def test_every_frame_has_a_row_and_the_faces_are_where_the_clip_put_them(tmp_pat
     (_, first_in), (_, first_out) = next(read_frames(path, 1)), next(read_frames(out, 1))
     x, y, w, h = (int(v) for v in truth.loc[0, ["x", "y", "w", "h"]])
     assert np.abs(first_out[y:y + h, x:x + w].astype(int) - first_in[y:y + h, x:x + w]).mean() > 5
+
+
+def test_faces_come_from_the_detector_given_else_the_recognisers(clip, recognizer):
+    from toonemo_lib.faces.detector import FaceDetector
+    from toonemo_lib.video.pipeline import detect_faces
+
+    path, _ = clip
+    _, frame = next(read_frames(path, 1))
+    boxes = [face.box for face in detect_faces(frame, recognizer.detector)]
+    assert boxes and [face.box for face in detect_faces(frame, recognizer)] == boxes  # a recogniser: its detector
+    table = process_video(path, recognizer=recognizer, detector=FaceDetector("haar"), max_frames=5, progress=False)
+    faces = table[table["face"] >= 0]
+    assert len(faces) and faces["score"].isna().all()  # the cascade's faces: no BlazeFace score
 
 
 def test_a_clip_without_faces_gives_face_less_rows_not_an_error(tmp_path, recognizer):

@@ -11,7 +11,7 @@ A *profile* says how big a run is.  Every notebook reads its sizes from here, so
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -277,6 +277,41 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
 
 
 @dataclass(frozen=True)
+class ToonifySettings:
+    """Which toon pair a feature uses and how hard it projects a photo: `toonemo toonify` and notebook 04."""
+
+    use_ffhq: bool  # NVIDIA's FFHQ config-f and a toon pickle instead of the course's shipped pair
+    generator_resolution: int  # the untrained stand-ins when the shipped pair is missing
+    blend_resolution: int  # the toon model's layers below this resolution, the face model's from it
+    projection_steps: int  # Adam steps of a photo's projection
+    w_avg_samples: int  # mapped latents for w_avg and w_std
+
+    @classmethod
+    def from_notebook(cls, settings: Mapping[str, Any]):
+        """The fields of this class, read from one notebook's settings of a profile."""
+        return cls(**{f.name: settings[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class VideoSettings(ToonifySettings):
+    """`toonemo video` and notebook 06: the toon pair, and how often and how hard keyframes are projected."""
+
+    every: int  # a keyframe every this many frames
+    warm_steps: int  # steps of a projection warm-started from the previous keyframe
+
+
+@dataclass(frozen=True)
+class EmojiSettings(ToonifySettings):
+    """`toonemo emoji` and notebook 07: the toon pair, the expression directions and the emoji drawn."""
+
+    samples: int  # faces labelled by the recogniser to fit the directions
+    layer_samples: int  # other faces on which the edited W+ rows are chosen
+    strength: float  # standard deviations along each direction
+    emoji_size: int  # side of each cut-out emoji
+    framing: str  # "fer": classify each whole generated image; "detect": find the face first
+
+
+@dataclass(frozen=True)
 class Profile:
     """The sizes of one kind of run, per notebook."""
 
@@ -291,6 +326,19 @@ class Profile:
             known = ", ".join(sorted(self.notebooks)) or "none"
             raise KeyError(f"profile {self.name!r} has no settings for notebook {key!r} (it has: {known})")
         return dict(self.notebooks[key])
+
+    # The typed settings of the features that are commands as well as notebooks.
+    @property
+    def toonify(self) -> ToonifySettings:
+        return ToonifySettings.from_notebook(self.settings("04"))
+
+    @property
+    def video(self) -> VideoSettings:
+        return VideoSettings.from_notebook(self.settings("06"))
+
+    @property
+    def emoji(self) -> EmojiSettings:
+        return EmojiSettings.from_notebook(self.settings("07"))
 
 
 PROFILES: Mapping[str, Profile] = MappingProxyType(

@@ -309,9 +309,9 @@ def export_html(notebook: Path) -> Path:
             cell.outputs = [o for o in cell.outputs if MIME_TYPE not in o.get("data", {})]
     exporter = nbconvert.HTMLExporter(mathjax_url=offline_mathjax(notebook.parent))
     body, _ = exporter.from_notebook_node(nb)
-    path = notebook.with_suffix(".html")
-    path.write_text(body, encoding="utf-8")
-    return path
+    from .runs import atomic_write_text  # a report killed mid-write keeps its previous version
+
+    return atomic_write_text(notebook.with_suffix(".html"), body)
 
 
 def run_course(profile: str, out: Path, only: Optional[Iterable[str]] = None, folder: Path = NOTEBOOKS_DIR,

@@ -88,16 +88,19 @@ def fetch_artefact(name: str, download: bool = True) -> Path:
     """Path of a manifest artefact, downloading it first if it is missing and allowed.
 
     With ``download=False`` nothing touches the network: a missing file raises a
-    ``FileNotFoundError`` that says what to fetch and where to put it.
+    ``FileNotFoundError`` that says what to fetch and where to put it.  A cached copy that
+    does not match its sha256 is fetched again when that is allowed (`fetch` deletes it),
+    else a ``DownloadError`` names it.
     """
     art = artefact(name)
     if art.path.is_file():
-        if art.sha256 and sha256_of(art.path) != art.sha256:
+        if not art.sha256 or sha256_of(art.path) == art.sha256:
+            return art.path
+        if not download or not art.url:
             raise DownloadError(
                 f"{art.path} does not match the sha256 in the manifest ({art.sha256}); "
                 f"delete it and fetch it again from {art.url or art.how_to_get}"
             )
-        return art.path
     if not download or not art.url:
         where = art.url or art.how_to_get
         raise FileNotFoundError(

@@ -39,7 +39,7 @@ class EmotionFeatures(FeatureExtractor):
     is_stand_in = True
 
     def __init__(self, model_path=None, *, batch_size=32):
-        from .emotion.recognize import SHIPPED_MODEL, _check_model_file
+        from .emotion.classifier import SHIPPED_MODEL, _check_model_file
 
         super().__init__(batch_size)
         self.model_path = Path(model_path or SHIPPED_MODEL)
@@ -48,7 +48,7 @@ class EmotionFeatures(FeatureExtractor):
     def _build(self):
         import keras
 
-        from .emotion.recognize import _load_model
+        from .emotion.classifier import _load_model
 
         classifier = _load_model(self.model_path)
         return keras.Model(classifier.inputs, emotion_feature_layer(classifier).input)

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import EMOTIONS
+from .config import EMOTIONS, ToonifySettings
+from .unreadable import read_cached, read_or_report
 
 DIRECTIONS_SUFFIX = ".expressions.npz"
 # Where eyes and mouth sit in a FER2013-framed face (the shipped generators' framing), as
@@ -247,14 +248,19 @@ class ExpressionDirections:
                                     "toonemo_lib.expressions.fit_expression_directions (or load_or_fit_directions)")
         if not zipfile.is_zipfile(path):
             raise ValueError(f"{path} is not an expression-directions file (an .npz written by ExpressionDirections.save)")
-        with np.load(path, allow_pickle=False) as data:
-            missing = {"directions", "scales", "layers", "fit_accuracy", "expressions", "info"} - set(data.files)
-            if missing:
-                raise ValueError(f"{path} lacks {', '.join(sorted(missing))}: not an expression-directions file")
-            if tuple(data["expressions"]) != EMOTIONS:
-                raise ValueError(f"{path} has directions for {tuple(data['expressions'])}, not {EMOTIONS}")
-            return cls(data["directions"], data["scales"], tuple(data["layers"]), data["fit_accuracy"],
-                       json.loads(str(data["info"])))
+
+        def read(path):
+            with np.load(path, allow_pickle=False) as data:
+                missing = {"directions", "scales", "layers", "fit_accuracy", "expressions", "info"} - set(data.files)
+                if missing:
+                    raise ValueError(f"{path} lacks {', '.join(sorted(missing))}: not an expression-directions file")
+                if tuple(data["expressions"]) != EMOTIONS:
+                    raise ValueError(f"{path} has directions for {tuple(data['expressions'])}, not {EMOTIONS}")
+                return cls(data["directions"], data["scales"], tuple(data["layers"]), data["fit_accuracy"],
+                           json.loads(str(data["info"])))
+
+        # a damaged entry fails deep in zipfile or numpy (BadZipFile, EOFError): name the file
+        return read_or_report(path, read, "expression-directions file")
 
 
 def fit_directions(samples: ExpressionSamples, *, fraction: float = 0.2,
@@ -373,12 +379,14 @@ def directions_path(model_path) -> Path:
 
 
 def kept_directions(G, path) -> ExpressionDirections | None:
-    """The directions saved at `path` when they belong to G (the same weights), else None."""
-    path = Path(path)
-    if path.is_file():
-        found = ExpressionDirections.load(path)
-        if found.info.get("generator") == generator_fingerprint(G):
-            return found
+    """The directions saved at `path` when they belong to G (the same weights), else None.
+
+    An unreadable file there counts as none: it is deleted with an `UnreadableFileWarning`
+    naming it, and fitted again by the caller.
+    """
+    found = read_cached(path, ExpressionDirections.load, "expression-directions file")
+    if found is not None and found.info.get("generator") == generator_fingerprint(G):
+        return found
     return None
 
 
@@ -470,19 +478,20 @@ class ExpressionModels:
     real: bool
 
 
-def expression_models(settings: dict, base_pickle=None, toon_pickle=None) -> ExpressionModels:
-    """The generators of a profile's notebook-07 settings (or two official pickles, `toonify.toon_pair`)
+def expression_models(settings: ToonifySettings, base_pickle=None, toon_pickle=None) -> ExpressionModels:
+    """The generators of a profile's settings (`config.EmojiSettings`) (or two official pickles, `toon_models.toon_pair`)
     and the file of the face model's directions: the shipped one beside the course's face model,
     else a file in the cache named after the model."""
     from .config import cache_dir
     from .stylegan2.shipped import shipped_path
-    from .toonify import toon_pair
+    from .toon_models import toon_pair
 
-    pair = toon_pair(settings["use_ffhq"], settings["blend_resolution"], settings["generator_resolution"],
+    pair = toon_pair(settings.use_ffhq, settings.blend_resolution, settings.generator_resolution,
                      base_pickle, toon_pickle)
     cached = cache_dir() / "expressions"
     file = {"pickles": cached / (Path(str(base_pickle)).stem + DIRECTIONS_SUFFIX),
             "ffhq": cached / ("stylegan2-ffhq-config-f" + DIRECTIONS_SUFFIX),
+            "metfaces": cached / ("stylegan2-ada-ffhq1024" + DIRECTIONS_SUFFIX),
             "shipped": directions_path(shipped_path("faces")),
             "untrained": cached / f"untrained-{pair.base_G.resolution}{DIRECTIONS_SUFFIX}"}[pair.source]
     return ExpressionModels(pair.base_G, pair.toon_G, file, pair.description, pair.real)
@@ -506,23 +515,24 @@ class EmojiSet:
 def personal_emoji_set(photo, base_G, toon_G, directions: ExpressionDirections, *, strength: float = 2.0,
                        steps: int = 200, w_stats=None, size: int = 128, cut_side: int = 256, seed: int = 0,
                        progress: bool = True) -> EmojiSet:
-    """Your toon in seven expressions: align and project `photo` into `base_G` (`toonify`),
+    """Your toon in seven expressions: align and project `photo` into `base_G` (`toonify.Toonifier`),
     move the latent along each expression's direction, draw it with `toon_G` and cut the
     face out of its background (`faces.emoji.personal_emoji`) as a `size`-px RGBA emoji."""
     import cv2
 
     from .faces.emoji import personal_emoji
-    from .toonify import synthesize, toonify
+    from .toonify import Toonifier
 
     if directions.w_dim != base_G.w_dim:
         raise ValueError(f"the directions are {directions.w_dim}-d but the generator's w is {base_G.w_dim}-d: "
                          "fit directions for this generator (load_or_fit_directions)")
-    result = toonify(photo, base_G, toon_G, steps=steps, w_stats=w_stats, seed=seed, progress=progress)
+    toonifier = Toonifier(base_G, toon_G, steps=steps, w_stats=w_stats, seed=seed)
+    result = toonifier.toonify(photo, progress=progress)
     emoji, toon_faces, real_faces = {}, {}, {}
     for expression in EMOTIONS:
         latent = edit_expression(result.latent, expression, strength, directions)
-        toon_faces[expression] = synthesize(toon_G, latent)
-        real_faces[expression] = synthesize(base_G, latent)
+        toon_faces[expression] = toonifier.draw(latent)
+        real_faces[expression] = toonifier.draw(latent, base_G)
         # GrabCut needs pixels: a small toon face is enlarged before the cut
         big = cv2.resize(toon_faces[expression], (cut_side, cut_side), interpolation=cv2.INTER_CUBIC)
         emoji[expression] = personal_emoji(big, size=size).cropped

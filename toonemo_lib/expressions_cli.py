@@ -46,7 +46,7 @@ def _cmd_emoji(args) -> int:
     from .images import read_image, write_image
     from .runs import staged_outputs
 
-    settings = get_profile(args.profile).settings("07")
+    settings = get_profile(args.profile).emoji
     photo = read_image(args.photo)  # before any model loads: a bad photo fails at once
     from .emotion.recognize import EmotionRecognizer
     from .expressions import expression_models, load_or_fit_directions, personal_emoji_set
@@ -56,12 +56,12 @@ def _cmd_emoji(args) -> int:
     models = expression_models(settings, args.base, args.toon)
     print(f"models: {models.description}")
     directions = load_or_fit_directions(models.base_G, models.directions_file, EmotionRecognizer(),
-                                        samples=settings["samples"], layer_samples=settings["layer_samples"],
-                                        framing=settings["framing"])
+                                        samples=settings.samples, layer_samples=settings.layer_samples,
+                                        framing=settings.framing)
     made = personal_emoji_set(photo, models.base_G, models.toon_G, directions,
-                              strength=settings["strength"] if args.strength is None else args.strength,
-                              steps=settings["projection_steps"], size=settings["emoji_size"],
-                              w_stats=w_statistics(models.base_G, settings["w_avg_samples"]))
+                              strength=settings.strength if args.strength is None else args.strength,
+                              steps=settings.projection_steps, size=settings.emoji_size,
+                              w_stats=w_statistics(models.base_G, settings.w_avg_samples))
     with staged_outputs(args.out, label="emoji") as stage:  # the seven and the sheet replace an old set together
         written = write_emoji_set(made.emoji, stage)
         write_image(stage / "sheet.png", emoji_sheet(made.emoji, background="checker"))

@@ -18,6 +18,7 @@ one function returned BGR and the next expected RGB).
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from pathlib import Path
 
@@ -236,7 +237,8 @@ def write_image(path, image, *, quality: int = 95) -> Path:
     """Write an RGB, RGBA or gray uint8 image in the format its extension names; returns the path.
 
     Parent folders are created; `quality` applies to JPEG and WebP.  The file is
-    encoded in memory first, so a refused image leaves no partial file behind.
+    encoded in memory first and renamed into place once written, so neither a refused
+    image nor a killed process leaves a partial file behind.
     """
     path = Path(path)
     fmt = _save_format(path)
@@ -248,7 +250,9 @@ def write_image(path, image, *, quality: int = 95) -> Path:
     except (OSError, ValueError, KeyError) as err:  # e.g. "cannot write mode RGBA as JPEG"
         raise ValueError(f"{path}: cannot write a {pixels.shape} image as {fmt}: {err}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue())
+    part = path.with_name(f".{path.name}.part")
+    part.write_bytes(buffer.getvalue())
+    os.replace(part, path)
     return path
 
 

@@ -88,178 +88,134 @@ def synthesize(G, latent, noise="const", noise_maps=None) -> np.ndarray:
     return generator_to_uint8(np.asarray(image)[0])
 
 
+class Toonifier:
+    """Toonify with one pair of generators: align, project, draw, paste.
+
+    Every Toonify of the course goes through one: stills (`toonify`, `toonemo toonify`,
+    notebook 04), the emoji set (`expressions.personal_emoji_set`) and video keyframes
+    (`video.keyframes.VideoToonifier` adds the keyframe schedule).
+
+    base_G, toon_G  the face model photos are projected into, and the (blended) toon model
+    steps           projection steps of a cold start
+    warm_steps      projection steps of a warm start from an earlier result (the previous keyframe)
+    warm_learning_rate  Adam's step size of a warm start (no ramp-up, no latent noise, and the
+                    earlier noise maps kept fixed: optimising them from a standing start fills
+                    them with structure and the loss jumps a hundredfold)
+    space           "w+" (one w per layer, Pinkney's projector) or "w" (NVIDIA's)
+    distance        the projection's `PerceptualDistance` (None: `project`'s default)
+    w_stats         precomputed `w_statistics(base_G)`; None computes them once, here
+    noise           "const": the toon model's constant noise, as Pinkney; "projected": the
+                    noise maps the projection optimised
+    feather         the paste-back mask's soft rim, as a fraction of the crop's side
+    compiled        draw through a compiled synthesis (worth its tracing when many frames are drawn)
+    """
+
+    def __init__(self, base_G, toon_G, *, steps: int = 1000, warm_steps: int = 50, warm_learning_rate: float = 0.1,
+                 space: str = "w+", distance=None, w_stats=None, w_avg_samples: int = 10000, noise: str = "const",
+                 feather: float = 0.1, seed: int = 0, compiled: bool = False):
+        from .stylegan2.project import w_statistics
+
+        check_generators(base_G, toon_G)
+        if noise not in NOISE_CHOICES:
+            raise ValueError(f"noise must be one of {NOISE_CHOICES}, got {noise!r}")
+        if steps < 1 or warm_steps < 1:
+            raise ValueError(f"steps and warm_steps must be >= 1, got {steps} and {warm_steps}")
+        self.base_G, self.toon_G = base_G, toon_G
+        self.steps, self.warm_steps, self.warm_learning_rate = int(steps), int(warm_steps), float(warm_learning_rate)
+        self.space, self.distance, self.noise = space, distance, noise
+        self.feather, self.seed, self.compiled = float(feather), int(seed), bool(compiled)
+        self.w_stats = w_statistics(base_G, w_avg_samples) if w_stats is None else w_stats
+        self._traced = {}  # generator -> its synthesis as a tf.function, made at its first drawing
+
+    @property
+    def size(self) -> int:
+        """The side of the faces the generators draw (and photos are aligned to)."""
+        return self.base_G.resolution
+
+    def align(self, photo: np.ndarray, face_box=None) -> AlignedFace:
+        """The largest face of an RGB uint8 photo (or the one in `face_box`), aligned as FFHQ at `size`."""
+        photo = np.asarray(photo)
+        if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
+            raise ValueError(f"the photo must be an H x W x 3 RGB uint8 array, got shape {photo.shape} "
+                             f"dtype {photo.dtype}")
+        try:
+            return align_best(photo, self.size, face_box=face_box)  # dlib-68 with the align extra, else Haar
+        except ValueError as err:
+            raise ValueError(f"toonify: {err}") from None
+
+    def project(self, aligned_face: np.ndarray, warm_start=None, steps: int | None = None,
+                progress: bool = False, **project_kwargs) -> ProjectionResult:
+        """Project an aligned face (size x size x 3) into the face model.
+
+        warm_start: (latent, noise) of an earlier result; the projection then runs `warm_steps`
+        (or `steps`) from there with the warm settings.  Other keywords go to `stylegan2.project.project`.
+        """
+        if aligned_face.shape[:2] != (self.size, self.size):
+            raise ValueError(f"the aligned face is {aligned_face.shape[1]}x{aligned_face.shape[0]} but the "
+                             f"generators draw {self.size}x{self.size}: align at the generator's resolution")
+        options = dict(space=self.space, distance=self.distance, w_stats=self.w_stats, seed=self.seed,
+                       progress=progress)
+        if warm_start is not None:
+            options.update(warm_start=warm_start, initial_learning_rate=self.warm_learning_rate,
+                           initial_noise_factor=0.0, lr_rampup_length=0.0, optimize_noise=False)
+        steps = steps or (self.steps if warm_start is None else self.warm_steps)
+        return project(self.base_G, aligned_face, steps=steps, **{**options, **project_kwargs})
+
+    def draw(self, latent: np.ndarray, G=None, noise_maps=None) -> np.ndarray:
+        """uint8 size x size x 3: the toon model's (or `G`'s) image of a [num_ws, w_dim] latent.
+
+        ``noise="projected"`` draws with the given `noise_maps`.  With `compiled` (and the constant
+        noise) the synthesis is traced once per generator, so a video frame costs one graph call.
+        """
+        import tensorflow as tf
+
+        G = self.toon_G if G is None else G
+        if self.noise == "projected" or not self.compiled:
+            return synthesize(G, latent, self.noise, noise_maps)
+        if id(G) not in self._traced:
+            self._traced[id(G)] = tf.function(lambda ws: G.synthesis(ws, noise_mode="const"))
+        ws = tf.constant(np.asarray(latent, np.float32)[None])
+        return generator_to_uint8(np.asarray(self._traced[id(G)](ws))[0])
+
+    def paste(self, photo: np.ndarray, face: np.ndarray, where) -> np.ndarray:
+        """`photo` with `face` warped into `where` (an `AlignedFace` or its 4 x 2 quad) through a feathered mask."""
+        return paste_back(photo, face, where, feather=self.feather)
+
+    def toonify(self, photo: np.ndarray, *, face_box=None, aligned: AlignedFace | None = None, warm_start=None,
+                progress: bool = True, **project_kwargs) -> ToonifyResult:
+        """Align (unless `aligned` is given), project, draw with both models and paste back."""
+        photo = np.asarray(photo)
+        if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
+            raise ValueError(f"image must be an H x W x 3 RGB uint8 array, got shape {photo.shape} dtype {photo.dtype}")
+        aligned = self.align(photo, face_box) if aligned is None else aligned
+        projection = self.project(aligned.image, warm_start, progress=progress, **project_kwargs)
+        toon_face = self.draw(projection.latent, noise_maps=projection.noise)
+        reconstruction = self.draw(projection.latent, self.base_G, noise_maps=projection.noise)
+        return ToonifyResult(toon_face=toon_face, pasted=self.paste(photo, toon_face, aligned),
+                             latent=projection.latent, losses=projection.losses, aligned=aligned,
+                             reconstruction=reconstruction, distance_name=projection.distance_name,
+                             noise=self.noise, projection=projection)
+
+
 def toonify(image, base_G, toon_G, *, steps: int = 1000, space: str = "w+", noise: str = "const",
             distance=None, w_stats=None, warm_start=None, aligned: AlignedFace | None = None, face_box=None,
             feather: float = 0.1, seed: int = 0, progress: bool = True, **project_kwargs) -> ToonifyResult:
-    """Toonify the largest face of `image` (RGB uint8 H x W x 3); see the module docstring.
+    """Toonify the largest face of `image` (RGB uint8 H x W x 3): `Toonifier(...).toonify(...)` in one call.
 
     base_G: the face model the photo is projected into (FFHQ).  toon_G: the model that
     draws the result (the blended cartoon model); pass base_G itself to see the plain
-    reconstruction.  steps, space ("w+" by default, as Pinkney's projector; "w" is NVIDIA's),
-    distance, w_stats (precomputed `w_statistics(base_G)`), warm_start ((latent, noise) of an
-    earlier result, e.g. the previous video frame), seed and progress go to `project`, as do
-    other keyword arguments.  noise: "const" (the toon model's constant noise, as Pinkney)
-    or "projected" (the optimised noise maps).  aligned: an `AlignedFace` already made at
-    the generator's resolution (skips detection); face_box: (x, y, w, h) of a known face.
-    feather: the paste-back mask's soft rim, as a fraction of the crop's side.
+    reconstruction.  steps, space, distance, w_stats, noise, feather and seed are the
+    `Toonifier`'s; warm_start ((latent, noise) of an earlier result), progress and other
+    keyword arguments go to `project`.  aligned: an `AlignedFace` already made at the
+    generator's resolution (skips detection); face_box: (x, y, w, h) of a known face.
 
     Raises ValueError when no face is found, when the generators do not draw the same size
     from the same latents, and for an image that is not RGB uint8.
     """
-    check_generators(base_G, toon_G)
-    if noise not in NOISE_CHOICES:
-        raise ValueError(f"noise must be one of {NOISE_CHOICES}, got {noise!r}")
-    photo = np.asarray(image)
-    if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
-        raise ValueError(f"image must be an H x W x 3 RGB uint8 array, got shape {photo.shape} dtype {photo.dtype}")
-    size = base_G.resolution
-    if aligned is None:
-        try:
-            aligned = align_best(photo, size, face_box=face_box)  # dlib-68 with the align extra, else Haar
-        except ValueError as err:
-            raise ValueError(f"toonify: {err}") from None
-    elif aligned.image.shape[:2] != (size, size):
-        raise ValueError(f"the aligned face is {aligned.image.shape[1]}x{aligned.image.shape[0]} but the "
-                         f"generators draw {size}x{size}: align at the generator's resolution")
-    projection = project(base_G, aligned.image, steps=steps, space=space, distance=distance, w_stats=w_stats,
-                         warm_start=warm_start, seed=seed, progress=progress, **project_kwargs)
-    toon_face = synthesize(toon_G, projection.latent, noise, projection.noise)
-    reconstruction = synthesize(base_G, projection.latent, noise, projection.noise)
-    pasted = paste_back(photo, toon_face, aligned, feather=feather)
-    return ToonifyResult(toon_face=toon_face, pasted=pasted, latent=projection.latent, losses=projection.losses,
-                         aligned=aligned, reconstruction=reconstruction, distance_name=projection.distance_name,
-                         noise=noise, projection=projection)
-
-
-@dataclass
-class ToonifyModels:
-    """The two parents of a Toonify blend and where they came from.
-
-    structure: the cartoon (fine-tuned) model, which gives the blend its low-resolution layers;
-    texture: the face (FFHQ) model, which gives the high ones and is what photos are projected
-    into; structure_D: a discriminator to export with the blend (Pinkney writes
-    (structure G, structure D, blended Gs)); real: False for the small stand-ins; names: what
-    figures call the structure and the texture model.
-    """
-
-    structure: Generator
-    texture: Generator
-    structure_D: object
-    description: str
-    real: bool
-    names: tuple = ("cartoon", "FFHQ")
-
-
-def small_models(resolution: int = 32, structure_seed: int = 1, texture_seed: int = 0) -> ToonifyModels:
-    """Two small untrained generators (and a discriminator) standing in for the cartoon and FFHQ models."""
-    from .stylegan2.demo import tiny_generator
-    from .stylegan2.networks import Discriminator
-
-    structure = tiny_generator(resolution, seed=structure_seed)
-    texture = tiny_generator(resolution, seed=texture_seed)
-    D = Discriminator(resolution=resolution, fmap_base=1024, fmap_max=64, seed=structure_seed)
-    description = (f"two small **untrained** StyleGAN2 generators ({resolution}x{resolution}, seed "
-                   f"{structure_seed} standing in for the cartoon \"structure\" model and seed {texture_seed} for "
-                   "the FFHQ \"texture\" model). Untrained generators draw colour blobs, not faces: the figures "
-                   "below show the *mechanics* of blending, projecting and pasting, not what Toonify looks like.")
-    return ToonifyModels(structure, texture, D, description, real=False,
-                         names=(f"structure (seed {structure_seed})", f"texture (seed {texture_seed})"))
-
-
-def shipped_models() -> ToonifyModels:
-    """The course's own small pair (`stylegan2.shipped`): the cartoon model fine-tuned from the
-    face model trained on FER2013, 32x32.  Only their G_ema ships, so the discriminator
-    exported with a blend is a fresh one of the same architecture."""
-    from .stylegan2.networks import Discriminator
-    from .stylegan2.shipped import load_shipped_generator
-
-    cartoon, faces = load_shipped_generator("cartoons"), load_shipped_generator("faces")
-    config = cartoon.get_config()
-    D = Discriminator(**{key: config[key] for key in ("resolution", "num_channels", "fmap_base", "fmap_max")})
-    description = (f"the course's own small pair ({faces.resolution}x{faces.resolution}): a face model trained "
-                   "from scratch on FER2013's faces (texture, in place of FFHQ) and a cartoon model fine-tuned "
-                   "from it on synthetic cartoon faces (structure); their cards are in data/models/. Small and "
-                   "grey-faced, but real: the same ancestry story as FFHQ and Toonify.")
-    return ToonifyModels(cartoon, faces, D, description, real=True, names=("cartoon", "FER2013 faces"))
-
-
-def toonify_models(use_ffhq: bool = False, toon_pickle: str = "", resolution: int = 32) -> ToonifyModels:
-    """The cartoon and FFHQ models of notebook 04, or the small stand-ins.
-
-    With ``use_ffhq``: NVIDIA's FFHQ config-f (``download.fetch_artefact``, a download the first
-    time) and the cartoon model from ``toon_pickle`` (e.g. notebook 03's snapshot) or, when that
-    is "", the Toonify pickle placed in the cache (manifest entry ``toonify-cartoon-blended``;
-    never downloaded).  Without ``use_ffhq``: the course's shipped pair (`shipped_models`).
-    Anything missing or unreadable is reported in one printed line and the next choice taken
-    (FFHQ -> the shipped pair -> ``small_models(resolution)``), so the notebook always runs through.
-    """
-    if use_ffhq:
-        from pathlib import Path
-
-        from .download import DownloadError, fetch_artefact
-        from .stylegan2.blend import check_same_architecture
-        from .stylegan2.official import OfficialPickleError, load_official_pickle
-
-        try:
-            if toon_pickle:
-                toon_path = Path(toon_pickle).expanduser()
-                if not toon_path.is_file():
-                    raise FileNotFoundError(f"TOON_PICKLE {toon_pickle!r} is not a file")
-            else:
-                toon_path = fetch_artefact("toonify-cartoon-blended", download=False)
-            cartoon = load_official_pickle(toon_path)
-            ffhq = load_official_pickle(fetch_artefact("stylegan2-ffhq-config-f"))
-            check_same_architecture(cartoon.Gs, ffhq.Gs)
-            return ToonifyModels(cartoon.Gs, ffhq.Gs, cartoon.D,
-                                 f"the cartoon model {toon_path.name} (structure) and NVIDIA's StyleGAN2 FFHQ "
-                                 f"config-f (texture), {ffhq.Gs.resolution}x{ffhq.Gs.resolution}", real=True)
-        except (DownloadError, FileNotFoundError, OfficialPickleError, TypeError, ValueError) as err:
-            print(f"The real models are unavailable ({err}); using the course's small pair instead.")
-    try:
-        return shipped_models()
-    except FileNotFoundError as err:
-        print(f"{err}; using small untrained generators instead.")
-    return small_models(resolution)
-
-
-@dataclass
-class ToonPair:
-    """The face model a photo is projected into, the toon model that draws the latent, and where
-    they came from: source is "pickles", "ffhq", "shipped" or "untrained"."""
-
-    base_G: Generator
-    toon_G: Generator
-    description: str
-    real: bool
-    source: str
-
-
-def toon_pair(use_ffhq: bool, blend_resolution: int, generator_resolution: int = 32, base_pickle=None,
-              toon_pickle=None) -> ToonPair:
-    """Two official pickles (the face model and the toon model blended from it) as they are, or
-    `toonify_models`' pair (FFHQ, the course's shipped pair or untrained stand-ins) blended at
-    `blend_resolution` (at most the models' resolution)."""
-    from pathlib import Path
-
-    from .stylegan2.blend import blend_generators
-
-    if (base_pickle is None) != (toon_pickle is None):
-        raise ValueError("the base and toon pickles go together: the face model and the toon model blended from it")
-    if base_pickle is not None:
-        from .stylegan2.official import load_official_pickle
-
-        return ToonPair(load_official_pickle(base_pickle).Gs, load_official_pickle(toon_pickle).Gs,
-                        f"{Path(base_pickle).name} (face) and {Path(toon_pickle).name} (toon)", True, "pickles")
-    models = toonify_models(use_ffhq, resolution=generator_resolution)
-    level = min(blend_resolution, models.texture.resolution)
-    # The untrained stand-ins are unrelated by construction, and their description says so.
-    toon_G = blend_generators(models.structure, models.texture, level, check_parents=models.real)
-    if not models.real:
-        size = f"{models.texture.resolution}x{models.texture.resolution}"
-        return ToonPair(models.texture, toon_G, f"small untrained stand-ins ({size}, blended at {level}x{level}): "
-                        "they draw colour blobs, not faces; give real pickles for real toons", False, "untrained")
-    return ToonPair(models.texture, toon_G, f"{models.description.rstrip('.')}; blended at {level}x{level}", True,
-                    "ffhq" if models.names[1] == "FFHQ" else "shipped")
+    toonifier = Toonifier(base_G, toon_G, steps=steps, space=space, noise=noise, distance=distance, w_stats=w_stats,
+                          feather=feather, seed=seed)
+    return toonifier.toonify(image, face_box=face_box, aligned=aligned, warm_start=warm_start, steps=steps,
+                             progress=progress, **project_kwargs)
 
 
 def max_abs_difference(a, b) -> float:
@@ -283,5 +239,5 @@ def hard_switch_parents(blended, structure_G, texture_G, resolution: int, level:
     return parents
 
 
-__all__ = ["NOISE_CHOICES", "ToonifyModels", "ToonifyResult", "check_generators", "hard_switch_parents",
-           "max_abs_difference", "small_models", "synthesize", "toonify", "toonify_models"]
+__all__ = ["NOISE_CHOICES", "Toonifier", "ToonifyResult", "check_generators", "hard_switch_parents",
+           "max_abs_difference", "synthesize", "toonify"]

@@ -77,9 +77,9 @@ def side_paths(out: Path, face: int | None) -> dict[str, Path]:
 
 
 def load_pair(args, settings):
-    """The face and toon models the options ask for (`toonify.ToonPair`)."""
+    """The face and toon models the options ask for (`toon_models.ToonPair`)."""
     from .stylegan2.blend import blend_generators
-    from .toonify import toon_pair
+    from .toon_models import toon_pair
 
     if args.base is not None:
         pair = toon_pair(False, 0, base_pickle=args.base, toon_pickle=args.toon)
@@ -87,8 +87,8 @@ def load_pair(args, settings):
             pair.toon_G = blend_generators(pair.toon_G, pair.base_G, args.blend_resolution)
             pair.description += f"; blended again at {args.blend_resolution}x{args.blend_resolution}"
         return pair
-    resolution = args.blend_resolution or settings["blend_resolution"]
-    return toon_pair(settings["use_ffhq"], resolution, settings["generator_resolution"])
+    resolution = args.blend_resolution or settings.blend_resolution
+    return toon_pair(settings.use_ffhq, resolution, settings.generator_resolution)
 
 
 def face_boxes(photo, all_faces: bool) -> list | None:
@@ -110,19 +110,18 @@ def _cmd_toonify(args) -> int:
     from .config import get_profile
     from .images import read_image, write_image
 
-    settings = get_profile(args.profile).settings("04")
-    steps = args.steps or settings["projection_steps"]
+    settings = get_profile(args.profile).toonify
+    steps = args.steps or settings.projection_steps
     photo = read_image(args.photo)  # before any model loads: a bad photo fails at once
     boxes = face_boxes(photo, args.all_faces)
-    from .stylegan2.project import w_statistics
-    from .toonify import toonify
+    from .toonify import Toonifier
 
     pair = load_pair(args, settings)
     print(f"models: {pair.description}")
-    w_stats = w_statistics(pair.base_G, settings["w_avg_samples"])
+    toonifier = Toonifier(pair.base_G, pair.toon_G, steps=steps, w_avg_samples=settings.w_avg_samples)
     pasted, results = photo, []
     for box in boxes or [None]:
-        result = toonify(pasted, pair.base_G, pair.toon_G, steps=steps, w_stats=w_stats, face_box=box)
+        result = toonifier.toonify(pasted, face_box=box)
         pasted = result.pasted
         results.append(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)

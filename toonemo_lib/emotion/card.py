@@ -16,8 +16,8 @@ import keras
 import numpy as np
 
 from toonemo_lib.config import EMOTIONS
+from toonemo_lib.emotion.classifier import SHIPPED_MODEL
 from toonemo_lib.emotion.evaluate import confusion_matrix, cross_entropy, ms_per_face, per_class_report, predict_probs
-from toonemo_lib.emotion.recognize import SHIPPED_MODEL
 from toonemo_lib.emotion.models import TrainConfig, build_for
 from toonemo_lib.runs import read_log
 

@@ -9,8 +9,9 @@ about 1e-6.
     classifier = LiteClassifier(cached_tflite(SHIPPED_MODEL))
     probs = classifier(batch)          # float32 (N, 48, 48, 1) in [-1, 1] -> (N, 7)
 
-The interpreter comes from ``ai-edge-litert`` (the package TensorFlow now points to)
-where it is installed, else from ``tf.lite`` (deprecated there, still present in 2.21).
+The interpreter itself (``ai-edge-litert``, else ``tf.lite``) comes from
+`toonemo_lib.lite_runtime`, which BlazeFace shares; this module holds the emotion
+model's conversion, its cache and the classifier.
 """
 
 from __future__ import annotations
@@ -18,39 +19,14 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
-import sys
-import tempfile
-import textwrap
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from toonemo_lib.config import cache_dir
 from toonemo_lib.download import sha256_of
-
-# LiteRT's minimal logger: "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
-_LITE_INFO = re.compile(r"^(?:INFO|VERBOSE): ")
-
-
-def interpreter_class():
-    """LiteRT's ``Interpreter`` class, or None when neither ai-edge-litert nor tf.lite has one."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-        return Interpreter
-    except ImportError:
-        import tensorflow as tf
-        return getattr(getattr(tf, "lite", None), "Interpreter", None)
-
-
-def lite_available() -> bool:
-    return interpreter_class() is not None
-
-
-def _short(text: str, width: int = 200) -> str:
-    """``text`` on one line, cut at a word boundary to at most ``width`` characters."""
-    return textwrap.shorten(str(text), width, placeholder=" ...")
+# lite_available is re-exported: callers ask this module whether its classifier can run
+from toonemo_lib.lite_runtime import lite_available, make_interpreter, one_line
 
 
 def to_tflite(model) -> bytes:
@@ -63,7 +39,7 @@ def to_tflite(model) -> bytes:
             return tf.lite.TFLiteConverter.from_keras_model(model).convert()
     except Exception as err:  # the converter raises ConverterError, ValueError, ...
         raise ValueError(f"could not convert the model {model.name!r} to TFLite ({type(err).__name__}: "
-                         f"{_short(err)}); use backend='tensorflow'") from None
+                         f"{one_line(err)}); use backend='tensorflow'") from None
 
 
 def tflite_path(model_path) -> Path:
@@ -94,56 +70,6 @@ def cached_tflite(model_path, model=None) -> Path:
         partial.write_bytes(to_tflite(model))
         os.replace(partial, target)
     return target
-
-
-@contextlib.contextmanager
-def _without_lite_info():
-    """Run the block with file descriptor 2 captured; write back all but LiteRT's INFO lines.
-
-    LiteRT's C++ runtime prints its INFO lines straight to descriptor 2 (``sys.stderr``
-    cannot catch them), and no interpreter option or environment variable turns them off.
-    Errors and warnings it prints are written back after the block.
-    """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no descriptor 2 (a detached process): nothing to filter
-        yield
-        return
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            lines = capture.read().decode("utf-8", errors="replace").splitlines(keepends=True)
-            kept = "".join(line for line in lines if not _LITE_INFO.match(line))
-            if kept:
-                sys.stderr.write(kept)
-                sys.stderr.flush()
-
-
-def make_interpreter(model, num_threads: int = 1, alternative: str = ""):
-    """A LiteRT interpreter for ``model`` (a ``.tflite`` path or its bytes), its tensors allocated.
-
-    LiteRT announces its XNNPACK delegate on stderr at the first allocation of the
-    process: allocating here, with that line filtered out, keeps it out of notebooks.
-    ``alternative`` is what the error for a missing LiteRT suggests instead.
-    """
-    interpreter = interpreter_class()
-    if interpreter is None:
-        raise ImportError("no LiteRT interpreter: pip install ai-edge-litert" + (f", or {alternative}" if alternative else ""))
-    content = model if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-    with warnings.catch_warnings(), _without_lite_info():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter warns that it moved to ai-edge-litert
-        try:
-            made = interpreter(model_content=bytes(content), num_threads=num_threads)
-        except ValueError as err:  # LiteRT's message for a file that is not a flatbuffer
-            raise ValueError(f"not a TFLite model ({_short(err)})") from None
-        made.allocate_tensors()
-    return made
 
 
 class LiteClassifier:

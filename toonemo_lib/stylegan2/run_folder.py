@@ -1,21 +1,32 @@
-"""The run folder: the check that it holds this run, snapshot pruning, and carrying a run
-between sessions (`carry_run`, `continue_carried_run`)."""
+"""The run folder: the check that it holds this run, resuming from its newest readable
+snapshot, snapshot pruning, and carrying a run between sessions (`carry_run`,
+`continue_carried_run`)."""
 
 import os
+import warnings
 from pathlib import Path
 
 from .. import runs
-from .snapshot import list_snapshots
+from ..unreadable import READ_ERRORS, UnreadableFile, UnreadableFileWarning, describe, read_or_report
+from .snapshot import list_snapshots, load_snapshot, readable_snapshots, snapshot_kimg
 from .spec import IDENTITY
+
+DAMAGED_SUFFIX = ".unreadable"  # what a skipped snapshot is renamed to: out of every listing, kept to look at
 
 
 class RunMismatchError(ValueError):
     """The run folder holds a run started with other data or settings."""
 
 
+def read_config(run_dir) -> dict | None:
+    """The run folder's config.json (None when there is none); a damaged one is an
+    `UnreadableFile` naming it."""
+    return read_or_report(Path(run_dir) / runs.CONFIG, runs.read_json, "JSON file")
+
+
 def check_same_run(out, identity) -> None:
     """Refuse a run folder whose config.json records other data or settings."""
-    recorded = runs.read_json(Path(out) / runs.CONFIG)
+    recorded = read_config(out)
     if recorded is None:
         if list_snapshots(out).shape[0]:
             raise RunMismatchError(f"{out} holds snapshots but no {runs.CONFIG}")
@@ -57,10 +68,18 @@ def carry_run(out, carry) -> Path:
 
 def continue_carried_run(carry, out) -> bool:
     """Bring a carried run (`carry_run`) into the run folder `out` when it is ahead of `out`'s
-    own snapshots; returns whether it did."""
+    own snapshots; returns whether it did.
+
+    Only readable snapshots count, on both sides: a damaged carried one is skipped with a
+    warning; when neither folder has a readable one, `UnreadableFile` says so.
+    """
     carry, out = Path(carry), Path(out)
-    carried, own = list_snapshots(carry), list_snapshots(out)  # empty for a missing folder
+    carried, own = readable_snapshots(carry), readable_snapshots(out)  # empty for a missing folder
+    for path, why in carried.attrs["unreadable"]:
+        warnings.warn(f"skipping the carried snapshot {path}: unreadable ({why})", UnreadableFileWarning)
     if not len(carried):
+        if carried.attrs["unreadable"] and not len(own):
+            raise no_readable_snapshot(carry, carried.attrs["unreadable"])
         return False
     if len(own) and own["kimg"].iloc[-1] >= carried["kimg"].iloc[-1]:
         return False
@@ -73,6 +92,40 @@ def continue_carried_run(carry, out) -> bool:
     snapshot = carried["path"].iloc[-1]
     (out / snapshot.name).write_bytes(snapshot.read_bytes())
     return True
+
+
+def restore_newest(trainer, out):
+    """Restore `trainer` from the newest snapshot in `out` that reads back whole and fits it;
+    returns that `Snapshot`, or None when `out` holds no snapshot.
+
+    Each newer one that fails is renamed ``*.unreadable`` with a warning naming it: a later
+    snapshot may then take its name, and carrying and pruning never pick it.  When none
+    reads, `UnreadableFile` says so and nothing is renamed.
+    """
+    skipped = []
+    for path in reversed(list(list_snapshots(out)["path"])):
+        try:
+            snap = load_snapshot(path)
+            trainer.restore(snap)  # a missing optimiser slot or state entry shows only here
+            int(snap.state["tick"])  # and the loop's own entry, which the trainer does not read
+        except READ_ERRORS as err:
+            skipped.append((path, describe(err, path)))
+            continue
+        for bad, why in skipped:
+            os.replace(bad, bad.with_name(bad.name + DAMAGED_SUFFIX))
+            warnings.warn(f"skipping {bad}: unreadable ({why}); resuming from {path.name} "
+                          f"(the damaged file is kept as {bad.name}{DAMAGED_SUFFIX})", UnreadableFileWarning)
+        return snap
+    if skipped:
+        raise no_readable_snapshot(out, skipped)
+    return None
+
+
+def no_readable_snapshot(folder, damaged) -> UnreadableFile:
+    """The error for a folder whose snapshots, (path, reason) newest first or last, are all damaged."""
+    path, why = max(damaged, key=lambda item: snapshot_kimg(item[0].name))
+    return UnreadableFile(folder, why, message=f"no readable snapshot in {folder}: all {len(damaged)} are damaged "
+                                               f"(the newest, {path.name}: {why})")
 
 
 def prune_snapshots(out, keep_last, keep) -> None:

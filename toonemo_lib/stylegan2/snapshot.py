@@ -23,9 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..unreadable import UnreadableFile, read_or_report
 from .networks import Discriminator, Generator
 
 FORMAT = "toonemo-stylegan2-snapshot/1"
+WHAT = ".npz snapshot"  # UnreadableFile's "PATH is not a readable .npz snapshot (...)"
 NETWORKS = {"G": Generator, "D": Discriminator, "Gs": Generator}
 _NAME = re.compile(r"^network-snapshot-(\d{6})(?:\.(\d{3}))?$")
 
@@ -76,7 +78,7 @@ class Snapshot:
     def network(self, key: str):
         """Rebuild "G", "D" or "Gs" from its configuration and copy its weights in."""
         if key not in self.configs:
-            raise KeyError(f"{self.path} holds no network {key!r}; it has {sorted(self.configs)}")
+            raise UnreadableFile(self.path, f"no network {key!r}; it has {sorted(self.configs)}", WHAT)
         model = NETWORKS[key].from_config(self.configs[key])
         assign_weights(model, {name[len(key) + 1:]: value for name, value in self.arrays.items()
                                if name.startswith(key + "/")}, f"{self.path} [{key}]")
@@ -102,21 +104,80 @@ def assign_weights(model, arrays: dict, label: str) -> None:
 
 
 def load_snapshot(path) -> Snapshot:
-    """Read a snapshot written by the trainer (clear errors for other files)."""
+    """Read a snapshot written by the trainer; `UnreadableFile` (a ValueError naming the file)
+    for a truncated, empty or damaged one, or another kind of file."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no snapshot at {path}")
+
+    def read(path):
+        with _open(path) as data:
+            header = _header(path, data)
+            arrays = {name: data[name] for name in data.files if name != "__header__"}
+        _check_weights(path, header, arrays)
+        return Snapshot(path, header["state"], header["configs"], arrays)
+
+    return read_or_report(path, read, WHAT)
+
+
+def snapshot_problem(path) -> str | None:
+    """Why the snapshot at `path` cannot be read, or None when it looks whole.
+
+    Reads the zip's directory, the header and the entries' names, not the weights: a
+    truncated, empty or foreign file shows here; a damaged weight only when it is loaded.
+    """
+    def peek(path):
+        with _open(path) as data:
+            _check_weights(path, _header(path, data), data.files)
+
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (ValueError, OSError) as err:
-        raise ValueError(f"{path} is not a readable .npz snapshot ({err})") from None
-    if "__header__" not in arrays:
-        raise ValueError(f"{path} is not a training snapshot (no __header__ entry)")
-    header = json.loads(str(arrays.pop("__header__")))
-    if header.get("format") != FORMAT:
-        raise ValueError(f"{path}: unsupported snapshot format {header.get('format')!r}")
-    return Snapshot(path, header["state"], header["configs"], arrays)
+        read_or_report(path, peek, WHAT)
+    except UnreadableFile as err:
+        return err.reason
+    return None
+
+
+def _open(path):
+    """np.load of an .npz.  Anything else is refused before numpy guesses at it: it would take
+    a plain .npy for an array, and other bytes for a pickle it refuses to load."""
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":
+            raise ValueError("not an .npz (zip) archive")
+    return np.load(path, allow_pickle=False)
+
+
+def _header(path, data) -> dict:
+    """The checked JSON header of an open snapshot."""
+    if "__header__" not in data.files:
+        raise UnreadableFile(path, "no __header__ entry",
+                             message=f"{path} is not a training snapshot (no __header__ entry)")
+    header = json.loads(str(data["__header__"]))
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise UnreadableFile(path, f"format {found!r}", message=f"{path}: unsupported snapshot format {found!r}")
+    missing = [key for key in ("state", "configs") if not isinstance(header.get(key), dict)]
+    if missing:
+        raise UnreadableFile(path, f"its header has no {' or '.join(missing)}", WHAT)
+    return header
+
+
+def _check_weights(path, header, names) -> None:
+    """Each network the header names must have weights in the file."""
+    for key in header["configs"]:
+        if key not in NETWORKS:
+            raise UnreadableFile(path, f"unknown network {key!r} in its header", WHAT)
+        if not any(name.startswith(key + "/") for name in names):
+            raise UnreadableFile(path, f"no weights for its network {key!r}", WHAT)
+
+
+def readable_snapshots(run_dir) -> pd.DataFrame:
+    """`list_snapshots` less those that `snapshot_problem` finds damaged; the table's
+    attrs["unreadable"] lists (path, reason) of the ones left out."""
+    table = list_snapshots(run_dir)
+    problems = {path: snapshot_problem(path) for path in table["path"]}
+    kept = table[[problems[path] is None for path in table["path"]]].reset_index(drop=True)
+    kept.attrs["unreadable"] = [(path, why) for path, why in problems.items() if why is not None]
+    return kept
 
 
 def list_snapshots(run_dir) -> pd.DataFrame:

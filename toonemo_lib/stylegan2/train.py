@@ -21,10 +21,12 @@ import pandas as pd
 
 from .. import runs
 from ..images import write_image
+from ..unreadable import read_or_report
 from .dataset import data_fingerprint, load_training_images, minibatch
 from .generate import generator_to_uint8, tile_images, z_from_seeds
 from .presets import config_preset
-from .run_folder import carry_run, check_same_run, continue_carried_run, prune_snapshots
+from .run_folder import (carry_run, check_same_run, continue_carried_run, prune_snapshots, read_config,
+                         restore_newest)
 from .snapshot import list_snapshots, load_snapshot, snapshot_name
 from .spec import RunSpec
 from .trainer import Trainer, make_strategy
@@ -55,11 +57,13 @@ class TrainingSession:
 
 
 def train(spec: RunSpec, out, *, session: TrainingSession | None = None, extractors=None,
-          progress: bool = True) -> pd.DataFrame:
+          progress: bool = True, continue_from=None) -> pd.DataFrame:
     """Train (or continue training) the run `spec` into the run folder `out`; returns its `log.csv`.
 
-    Running it again continues from the newest snapshot (a larger `spec.kimg` trains on); a
+    Running it again continues from the newest readable snapshot (a larger `spec.kimg` trains
+    on; a damaged newer one is renamed ``*.unreadable`` with an `UnreadableFileWarning`); a
     folder that holds another run (other data or settings, `RunSpec.identity`) is refused.
+    `continue_from` is another run folder to continue when it is ahead of `out` (`continue_run`).
     `spec.resume` starts a new run from an official pickle, a snapshot or a manifest name
     (weights only: optimizer state, pl_mean, p and the counters start afresh, as NVIDIA's
     code does); `spec.warm_start` from a smaller trained pair (`Trainer.warm_start`).
@@ -96,8 +100,11 @@ def train(spec: RunSpec, out, *, session: TrainingSession | None = None, extract
     else:  # transfer: the pickle's architecture, the preset's hyper-parameters
         G_config, D_config = base[0].get_config(), base[1].get_config()
     identity = spec.identity(data_fingerprint(images), resolution)
-    if spec.carry is not None:
-        continue_carried_run(spec.carry, out)
+    # Only now, with the data read: a run that cannot start leaves no new folder behind.
+    sources = {Path(s).resolve(): s for s in (continue_from, spec.carry) if s is not None}  # once each
+    for resolved, source in sources.items():
+        if resolved != out.resolve():
+            continue_carried_run(source, out)
     check_same_run(out, identity)
     suite = None
     if spec.metrics:
@@ -112,10 +119,10 @@ def train(spec: RunSpec, out, *, session: TrainingSession | None = None, extract
     trainer = session.trainer_for(key, lambda: Trainer(
         config, G_config=G_config, D_config=D_config, aug=spec.aug, p=spec.p, resumed=resume is not None,
         freezed=spec.freezed, seed=spec.seed, strategy=make_strategy(spec.strategy)), reuse=len(snapshots) > 0)
-    log = runs.read_log(out, key="tick")
+    log = read_or_report(out / runs.LOG, lambda _: runs.read_log(out, key="tick"), "log")
     if len(snapshots):
-        latest = load_snapshot(snapshots["path"].iloc[-1])
-        trainer.restore(latest)
+        latest = restore_newest(trainer, out)
+        snapshots = list_snapshots(out)  # less the damaged ones it renamed
         tick = int(latest.state["tick"]) + 1
         log = log[log["tick"] < tick] if len(log) else log
     else:
@@ -194,14 +201,12 @@ def continue_run(run_dir, out=None, *, session: TrainingSession | None = None, e
     run_dir = Path(run_dir)
     spec = read_run_spec(run_dir).replace(**changes)
     out = run_dir if out is None else Path(out)
-    if out.resolve() != run_dir.resolve():
-        continue_carried_run(run_dir, out)
-    return train(spec, out, session=session, extractors=extractors, progress=progress)
+    return train(spec, out, session=session, extractors=extractors, progress=progress, continue_from=run_dir)
 
 
 def read_run_spec(run_dir) -> RunSpec:
     """The spec of the run in `run_dir`, from its config.json (one written before RunSpec too)."""
-    recorded = runs.read_json(Path(run_dir) / runs.CONFIG)
+    recorded = read_config(run_dir)
     if recorded is None:
         raise FileNotFoundError(f"{run_dir} holds no {runs.CONFIG}: not a run folder")
     return RunSpec.from_dict(recorded)

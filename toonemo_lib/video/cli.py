@@ -10,6 +10,7 @@ camera, a model that cannot be loaded), 2 a usage error.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..cli_options import check_usage, non_negative_int, output_error, positive_int, range_error
@@ -53,16 +54,18 @@ def add_commands(subparsers) -> None:
 
 
 def write_table(table, path: Path) -> None:
-    """The per-frame table as CSV or Parquet, by the file's suffix."""
+    """The per-frame table as CSV or Parquet, by the file's suffix, renamed into place when written."""
+    part = path.with_name(f".{path.stem}.part{path.suffix}")
     if path.suffix.lower() == ".parquet":
         try:
-            table.to_parquet(path)
+            table.to_parquet(part)
         except ImportError:
             raise ValueError("writing Parquet needs pyarrow (pip install pyarrow); or give a .csv file") from None
     elif path.suffix.lower() == ".csv":
-        table.to_csv(path, index=False)
+        table.to_csv(part, index=False)
     else:
         raise ValueError(f"the table must be a .csv or .parquet file, not {path.name}")
+    os.replace(part, path)
 
 
 TABLE_SUFFIXES = (".csv", ".parquet")
@@ -95,7 +98,7 @@ def _cmd_video(args) -> int:
         from ..config import get_profile
         from .keyframes import profile_toonifier
 
-        toonifier, said = profile_toonifier(get_profile(args.profile).settings("06"), base_pickle=args.base,
+        toonifier, said = profile_toonifier(get_profile(args.profile).video, base_pickle=args.base,
                                             toon_pickle=args.toon, every=args.every)
         print(said)
     table = process_video(args.input, args.output, toonifier=toonifier, recognise_on=args.recognise_on,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +34,10 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..faces.align import align_to_quad, paste_back, quad_from_box, quad_from_eyes_mouth
+from ..config import VideoSettings
+from ..faces.align import align_to_quad, quad_from_box, quad_from_eyes_mouth
 from ..faces.blazeface import Face, KEYPOINTS
+from ..toonify import Toonifier
 from .streams import read_frames
 
 CENTRE_SIGMA, AXIS_SIGMA = 1.0, 3.0  # STIT's smoothing of the quads, in frames
@@ -122,45 +125,33 @@ class Keyframes:
                              "loss": [self.losses[f] for f in sorted(self.latents)]})
 
 
-class VideoToonifier:
-    """Keyframe Toonify with two generators (see the module docstring).
+class VideoToonifier(Toonifier):
+    """Keyframe Toonify (see the module docstring): a `toonify.Toonifier` with a keyframe schedule.
 
-    base_G, toon_G  the face model photos are projected into, and the (blended) toon model
     every           a keyframe every this many frames (the seed: 10)
     steps           projection steps of a cold start (the first keyframe, or after a gap)
     warm_steps      projection steps of a warm start from the previous keyframe
-    warm_learning_rate  Adam's step size of a warm start (no ramp-up, no latent noise, and
-                    the previous keyframe's noise maps kept fixed: optimising them from a
-                    standing start fills them with structure and the loss jumps a hundredfold)
     interpolate     draw in-between frames from interpolated latents (else the last keyframe's)
     feather         the paste-back mask's soft rim, as a fraction of the quad's side: the
                     mask is the quad eroded by that much and blurred across it
     match_colours   shift the toon face's colours to the frame's in a ring along the crop's
                     rim (`match_ring_colours`), so the pasted face meets its surroundings
+
+    The distance is fixed when the toonifier is made (its name is part of the cache key), and
+    the toon model's synthesis is compiled: every frame draws a face.
     """
 
     def __init__(self, base_G, toon_G, *, every: int = 10, steps: int = 300, warm_steps: int = 50,
                  warm_learning_rate: float = 0.1, interpolate: bool = True, feather: float = 0.15,
                  match_colours: bool = False, distance=None, w_avg_samples: int = 2000, seed: int = 0):
         from ..stylegan2.perceptual import perceptual_distance
-        from ..stylegan2.project import w_statistics
-        from ..toonify import check_generators
 
-        check_generators(base_G, toon_G)
-        if every < 1 or steps < 1 or warm_steps < 1:
-            raise ValueError(f"every, steps and warm_steps must be >= 1, got {every}, {steps}, {warm_steps}")
-        self.base_G, self.toon_G = base_G, toon_G
-        self.every, self.steps, self.warm_steps = int(every), int(steps), int(warm_steps)
-        self.interpolate, self.feather, self.seed = bool(interpolate), float(feather), int(seed)
-        self.match_colours = bool(match_colours)
-        self.warm_learning_rate = float(warm_learning_rate)
-        self.distance = perceptual_distance() if distance is None else distance
-        self.w_stats = w_statistics(base_G, w_avg_samples)
-        self._draw = None  # the toon model's synthesis as a tf.function, made at the first frame
-
-    @property
-    def size(self) -> int:
-        return self.base_G.resolution
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        super().__init__(base_G, toon_G, steps=steps, warm_steps=warm_steps, warm_learning_rate=warm_learning_rate,
+                         distance=perceptual_distance() if distance is None else distance,
+                         w_avg_samples=w_avg_samples, feather=feather, seed=seed, compiled=True)
+        self.every, self.interpolate, self.match_colours = int(every), bool(interpolate), bool(match_colours)
 
     def settings(self) -> dict:
         """What the keyframe latents depend on (the cache key, with the video's identity)."""
@@ -172,21 +163,6 @@ class VideoToonifier:
                 "warm_learning_rate": self.warm_learning_rate,
                 "distance": getattr(self.distance, "name", type(self.distance).__name__),
                 "generators": weights.hexdigest()[:16]}
-
-    def project(self, aligned: np.ndarray, previous=None, steps: int | None = None):
-        """Project one aligned face (R x R x 3); ``previous`` is (latent, noise) to warm-start from.
-
-        ``steps`` defaults to `steps` cold and `warm_steps` warm.
-        """
-        from ..stylegan2.project import project
-
-        if previous is None:
-            return project(self.base_G, aligned, steps=steps or self.steps, space="w+", distance=self.distance,
-                           w_stats=self.w_stats, seed=self.seed, progress=False)
-        return project(self.base_G, aligned, steps=steps or self.warm_steps, space="w+", distance=self.distance,
-                       w_stats=self.w_stats, warm_start=previous, seed=self.seed, progress=False,
-                       initial_learning_rate=self.warm_learning_rate, initial_noise_factor=0.0, lr_rampup_length=0.0,
-                       optimize_noise=False)
 
     def warm_start_table(self, previous_face: np.ndarray, face: np.ndarray, warm_steps=(5, 10, 20, 40)):
         """Cold start against warm starts of a few lengths, on one keyframe after another.
@@ -206,25 +182,12 @@ class VideoToonifier:
                          "distance": float(result.distances[-1]), "seconds": time.perf_counter() - began})
         return pd.DataFrame(rows)
 
-    def toon_face(self, latent: np.ndarray) -> np.ndarray:
-        """The toon model's face for a W+ latent, with its constant noise (the same every frame)."""
-        import tensorflow as tf
-
-        from ..stylegan2.generate import generator_to_uint8
-
-        if self._draw is None:  # traced once: a frame's face costs one graph call, not an eager pass
-            self._draw = tf.function(self._synthesis)
-        return generator_to_uint8(np.asarray(self._draw(tf.constant(np.asarray(latent, np.float32)[None])))[0])
-
-    def _synthesis(self, ws):
-        return self.toon_G.synthesis(ws, noise_mode="const")
-
     def render(self, frame: np.ndarray, latent: np.ndarray, quad: np.ndarray) -> np.ndarray:
         """``frame`` with the toon face of ``latent`` pasted into ``quad``."""
-        face = self.toon_face(latent)
+        face = self.draw(latent)
         if self.match_colours:
             face = match_ring_colours(face, align_to_quad(frame, quad, face.shape[0]).image, self.feather)
-        return paste_back(frame, face, quad, feather=self.feather)
+        return self.paste(frame, face, quad)
 
 
 def match_ring_colours(face: np.ndarray, reference: np.ndarray, ring: float = 0.15) -> np.ndarray:
@@ -244,22 +207,22 @@ def match_ring_colours(face: np.ndarray, reference: np.ndarray, ring: float = 0.
     return np.clip(np.rint((f - mean_f) * (std_r / std_f) + mean_r), 0, 255).astype(np.uint8)
 
 
-def profile_toonifier(settings: dict, *, base_pickle=None, toon_pickle=None, every: int | None = None,
+def profile_toonifier(settings: VideoSettings, *, base_pickle=None, toon_pickle=None, every: int | None = None,
                       distance=None) -> tuple[VideoToonifier, str]:
-    """The toonifier of a profile's notebook-06 settings, and a sentence saying which generators it uses.
+    """The toonifier of a profile's video settings, and a sentence saying which generators it uses.
 
     With ``base_pickle`` and ``toon_pickle`` (official StyleGAN2 pickles: the face model and
     the toon model blended from it) those are used as they are; otherwise
-    `toonify.toonify_models` gives the cartoon and face models (the course's shipped 32x32
-    pair unless ``settings["use_ffhq"]``), blended at ``settings["blend_resolution"]``.
+    `toon_models.toonify_models` gives the cartoon and face models (the course's shipped 32x32
+    pair unless ``settings.use_ffhq``), blended at ``settings.blend_resolution``.
     """
-    from ..toonify import toon_pair
+    from ..toon_models import toon_pair
 
-    pair = toon_pair(settings["use_ffhq"], settings["blend_resolution"], settings["generator_resolution"],
+    pair = toon_pair(settings.use_ffhq, settings.blend_resolution, settings.generator_resolution,
                      base_pickle, toon_pickle)
     base_G, toon_G, said = pair.base_G, pair.toon_G, f"generators: {pair.description}"
-    toonifier = VideoToonifier(base_G, toon_G, every=every or settings["every"], steps=settings["projection_steps"],
-                               warm_steps=settings["warm_steps"], w_avg_samples=settings["w_avg_samples"],
+    toonifier = VideoToonifier(base_G, toon_G, every=every or settings.every, steps=settings.projection_steps,
+                               warm_steps=settings.warm_steps, w_avg_samples=settings.w_avg_samples,
                                distance=distance)
     return toonifier, said
 
@@ -273,18 +236,21 @@ def latent_cache(folder, source, toonifier: VideoToonifier) -> Path:
 
 
 def _save_keyframes(path: Path, keys: Keyframes) -> None:
+    """Write the cache through a temporary sibling and a rename: a run killed mid-write leaves
+    no half file under the cache's name."""
     frames = sorted(keys.latents)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial.npz")
-    np.savez(partial, every=keys.every, frames=np.array(frames, int),
-             latents=np.stack([keys.latents[f] for f in frames]) if frames else np.zeros((0,)),
-             losses=[keys.losses[f] for f in frames], seconds=[keys.seconds[f] for f in frames],
-             warm=[keys.warm[f] for f in frames])
-    partial.replace(path)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")  # per process: two runs may share a cache
+    with open(partial, "wb") as out:  # a file object: np.savez would add ".npz" to a name
+        np.savez(out, every=keys.every, frames=np.array(frames, int),
+                 latents=np.stack([keys.latents[f] for f in frames]) if frames else np.zeros((0,)),
+                 losses=[keys.losses[f] for f in frames], seconds=[keys.seconds[f] for f in frames],
+                 warm=[keys.warm[f] for f in frames])
+    os.replace(partial, path)
 
 
 def _load_keyframes(path: Path) -> Keyframes:
-    with np.load(path) as data:
+    with np.load(path, allow_pickle=False) as data:
         frames = [int(f) for f in data["frames"]]
         return Keyframes(int(data["every"]), dict(zip(frames, data["latents"])),
                          dict(zip(frames, map(float, data["losses"]))), dict(zip(frames, map(float, data["seconds"]))),
@@ -297,12 +263,16 @@ def toonify_keyframes(source, quads: dict[int, np.ndarray], toonifier: VideoToon
 
     quads: frame -> 4 x 2 (smoothed) quad of the face to toonify.  A keyframe warm-starts
     when the previous keyframe is exactly ``every`` frames before it (no gap without a
-    face between them).  cache: a file from `latent_cache`, read when present, written after.
+    face between them).  cache: a file from `latent_cache`, read when present, written after;
+    an unreadable one counts as absent (an `UnreadableFileWarning` names it).
     """
     from tqdm.auto import tqdm
 
-    if cache is not None and Path(cache).is_file():
-        return _load_keyframes(Path(cache))
+    from ..unreadable import read_cached
+
+    found = read_cached(cache, _load_keyframes, "keyframe cache") if cache is not None else None
+    if found is not None:
+        return found
     every = toonifier.every
     wanted = sorted(f for f in quads if f % every == 0)
     keys = Keyframes(every)

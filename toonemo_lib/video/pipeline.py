@@ -5,7 +5,7 @@
 
 Each stage is a plain function, usable alone on one frame:
 
-    faces   = detect_faces(frame, recognizer)               # BlazeFace boxes and keypoints
+    faces   = detect_faces(frame, recognizer.detector)      # a FaceDetector: BlazeFace boxes and keypoints
     records = recognise_emotions(frame, faces, recognizer)  # {"rect", "label", "probs", ...} per face
     keys    = toonify_keyframes(source, quads, toonifier)   # W+ latents of every N-th frame
     drawn   = draw_overlays(frame, records, emoji)          # label, probability bars and emoji
@@ -41,9 +41,13 @@ __all__ = ["RECOGNISE_ON", "detect_faces", "draw_overlays", "face_rows", "proces
            "toonify_keyframes"]
 
 
-def detect_faces(frame: np.ndarray, recognizer) -> list:
-    """The faces of one RGB frame, largest first (the recogniser's detector: BlazeFace, Haar where it fails)."""
-    return recognizer.detect(frame)
+def detect_faces(frame: np.ndarray, detector) -> list:
+    """The faces of one RGB frame, largest first.
+
+    ``detector`` is a `faces.detector.FaceDetector` (by default BlazeFace, Haar where it
+    finds none), or a recogniser, whose detector is used.
+    """
+    return getattr(detector, "detector", detector).detect(frame)  # a recogniser: its FaceDetector
 
 
 def recognise_emotions(frame: np.ndarray, faces: list, recognizer) -> list[dict]:
@@ -87,16 +91,16 @@ class StageClock:
         return result
 
 
-def _find_faces(source, recognizer, max_frames, clock, progress) -> dict[int, list]:
+def _find_faces(source, detector, max_frames, clock, progress) -> dict[int, list]:
     """Pass 1 of a toonified run: every frame's faces."""
     from tqdm.auto import tqdm
 
-    return {index: clock("detect", detect_faces, frame, recognizer)
+    return {index: clock("detect", detect_faces, frame, detector)
             for index, frame in tqdm(read_frames(source, max_frames), desc="finding faces", disable=not progress,
                                      leave=False)}
 
 
-def process_video(source, output=None, *, recognizer=None, toonifier: VideoToonifier | None = None,
+def process_video(source, output=None, *, recognizer=None, detector=None, toonifier: VideoToonifier | None = None,
                   recognise_on: str = "toon", emoji=None, overlay: bool = True, max_frames: int | None = None,
                   cache_dir=None, progress: bool = True) -> pd.DataFrame:
     """Run the pipeline on a video file (or camera index, without a toonifier); see the module docstring.
@@ -104,6 +108,7 @@ def process_video(source, output=None, *, recognizer=None, toonifier: VideoTooni
     output       the .mp4 to write (None: only the table); same fps, size and frame count as
                  the source, with its sound
     recognizer   an `EmotionRecognizer` (default: the shipped model with BlazeFace)
+    detector     the `FaceDetector` that finds the faces (default: the recogniser's)
     toonifier    a `VideoToonifier`, or None to leave the faces as they are
     recognise_on "toon" (the seed's choice), "original", or "both"; without a toonifier
                  every frame is an original
@@ -126,11 +131,12 @@ def process_video(source, output=None, *, recognizer=None, toonifier: VideoTooni
         from ..emotion.recognize import EmotionRecognizer
 
         recognizer = EmotionRecognizer()
+    detector = recognizer.detector if detector is None else detector
     emoji = None if emoji is None else emoji_set(None if emoji == "builtin" else emoji)
     clock = StageClock()
     faces, keys, quads = {}, None, {}
     if toonifier is not None:
-        faces = _find_faces(info.source, recognizer, max_frames, clock, progress)
+        faces = _find_faces(info.source, detector, max_frames, clock, progress)
         quads = smooth_quads({index: face_quad(found[0]) for index, found in faces.items() if found})
         cache = latent_cache(cache_dir, info.source, toonifier) if cache_dir is not None else None
         keys = clock("toonify", toonify_keyframes, info.source, quads, toonifier, cache=cache, progress=progress)
@@ -142,7 +148,7 @@ def process_video(source, output=None, *, recognizer=None, toonifier: VideoTooni
         total = info.frame_count if max_frames is None else min(max_frames, info.frame_count or max_frames)
         for index, frame in tqdm(read_frames(info.source, max_frames), total=total, desc="video",
                                  disable=not progress, leave=False):
-            found = faces[index] if toonifier is not None else clock("detect", detect_faces, frame, recognizer)
+            found = faces[index] if toonifier is not None else clock("detect", detect_faces, frame, detector)
             latent = keys.latent_at(index, toonifier.interpolate) if keys is not None and index in quads else None
             toon = clock("render", toonifier.render, frame, latent, quads[index]) if latent is not None else frame
             shown = toon if recognise_on != "original" else frame

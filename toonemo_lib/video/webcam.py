@@ -50,13 +50,14 @@ def draw_fps(frame: np.ndarray, fps: float) -> np.ndarray:
     return draw_label(frame, f"{fps:.0f} fps", (4, 4 + max(18, frame.shape[0] // 20)), "black")
 
 
-def run_webcam(source=0, *, emoji="builtin", recognizer=None, headless: bool = False, max_frames: int | None = None,
-               output=None) -> pd.DataFrame:
+def run_webcam(source=0, *, emoji="builtin", recognizer=None, detector=None, headless: bool = False,
+               max_frames: int | None = None, output=None) -> pd.DataFrame:
     """Camera (or video file) in, each face's expression and emoji drawn, until q or ``max_frames``.
 
-    headless: no window (tests, notebooks, servers); ``output`` keeps the drawn frames as an
-    .mp4.  Returns the pipeline's table (one row per frame and face) with the measured
-    frames per second in ``attrs["fps"]``.
+    detector: the `FaceDetector` that finds the faces (default: the recogniser's).  headless:
+    no window (tests, notebooks, servers); ``output`` keeps the drawn frames as an .mp4.
+    Returns the pipeline's table (one row per frame and face) with the measured frames per
+    second in ``attrs["fps"]``.
     """
     import cv2
 
@@ -68,12 +69,13 @@ def run_webcam(source=0, *, emoji="builtin", recognizer=None, headless: bool = F
         from ..emotion.recognize import EmotionRecognizer
 
         recognizer = EmotionRecognizer()
+    detector = recognizer.detector if detector is None else detector
     emoji = emoji_set(None if emoji == "builtin" else emoji) if emoji is not None else None
     writer = VideoWriter(output, info.fps) if output is not None else None
     meter, rows, fps = FpsMeter(), [], 0.0
     try:
         for index, frame in read_frames(info.source, max_frames):
-            records = recognise_emotions(frame, detect_faces(frame, recognizer), recognizer)
+            records = recognise_emotions(frame, detect_faces(frame, detector), recognizer)
             fps = meter.tick()
             drawn = draw_fps(draw_overlays(frame, records, emoji), fps)
             rows += face_rows(index, info.fps, records, False)
