@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from toonemo_lib.cli_options import run_command
+from toonemo_lib.cli.options import run_command
 from toonemo_lib.datasets.build import build_dataset
-from toonemo_lib.datasets.cli import add_commands
+from toonemo_lib.cli.datasets import add_commands
 from toonemo_lib.datasets.images import normalize_image
 from toonemo_lib.datasets.tfrecords import read_tfrecords, read_zip
 

@@ -13,7 +13,7 @@ import pytest
 
 from toonemo_lib import cli
 from toonemo_lib.datasets.samples import sample_path
-from toonemo_lib.emotion import cli as emotion_cli
+from toonemo_lib.cli import emotion as emotion_cli
 from toonemo_lib.emotion import classifier, recognize
 
 ASTRONAUT_FACE = (177, 67, 93, 93)  # where OpenCV's cascades put the astronaut's face

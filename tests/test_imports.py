@@ -121,3 +121,10 @@ def test_the_bottom_floor_imports_only_config():
     for module in ("toonemo_lib.images", "toonemo_lib.config", "toonemo_lib.runs", "toonemo_lib.records",
                    "toonemo_lib.lite_runtime", "toonemo_lib.unreadable"):
         assert graph[module] <= {"toonemo_lib.config"}, f"{module} imports {graph[module]}"
+
+
+def test_only_the_cli_package_imports_the_cli_package():
+    graph = import_graph()
+    outside = {m: _reaches(graph, m, "toonemo_lib.cli") for m in graph
+               if m != "toonemo_lib.cli" and not m.startswith("toonemo_lib.cli.")}
+    assert not {m: t for m, t in outside.items() if t}, "the commands sit on top: nothing else imports them"

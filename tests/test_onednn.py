@@ -117,7 +117,7 @@ def test_the_grid_tuners_processes_apply_the_guard_before_tensorflow():
 
 
 def test_toonemo_emotion_train_applies_the_guard_before_anything_else(monkeypatch, tmp_path, capsys):
-    from toonemo_lib.emotion import cli as emotion_cli
+    from toonemo_lib.cli import emotion as emotion_cli
 
     calls = []
     monkeypatch.setattr(cpu, "apply_onednn_setting", lambda **kwargs: calls.append(kwargs))

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toonemo_lib import cli, cli_options
-from toonemo_lib.cli_options import finite_float, number, output_error, positive_float, positive_int, range_error
-from toonemo_lib.emotion import cli as emotion_cli
+from toonemo_lib import cli
+from toonemo_lib.cli import options as cli_options
+from toonemo_lib.cli.options import finite_float, number, output_error, positive_float, positive_int, range_error
+from toonemo_lib.cli import emotion as emotion_cli
 from toonemo_lib.images import write_image
 from toonemo_lib.runs import PAUSE_ENV
 from toonemo_lib.stylegan2.dataset import load_training_images
@@ -110,7 +111,7 @@ def test_valid_values_parse_as_before():
                               "--snap", "1", "--batch", "8", "--gamma", "0", "--aug", "fixed", "--p", "1",
                               "--freezed", "0", "--seed", "2020", "--keep-last", "0", "--keep", "12,16"])
     assert (args.kimg, args.tick_kimg, args.gamma, args.p, args.seed) == (0.064, 0.016, 0.0, 1.0, 2020)
-    from toonemo_lib.stylegan2_cli import _usage_errors
+    from toonemo_lib.cli.train import _usage_errors
 
     args.metrics = "none"
     assert _usage_errors(args) == [] and args.keep == [12.0, 16.0]

@@ -59,7 +59,7 @@ def dataclasses_error():
 
 
 def test_the_cli_reads_the_presets_without_loading_tensorflow():
-    code = ("import sys; import toonemo_lib.stylegan2_cli as c; from toonemo_lib.stylegan2 import spec; "
+    code = ("import sys; import toonemo_lib.cli.train as c; from toonemo_lib.stylegan2 import spec; "
             "print(c.PRESET_NAMES, 'tensorflow' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -22,7 +22,7 @@ from toonemo_lib.stylegan2.dataset import load_training_images, minibatch, minib
 from toonemo_lib.stylegan2.run_folder import RunMismatchError, check_same_run
 from toonemo_lib.stylegan2.train import TrainingSession, continue_run, train
 from toonemo_lib.stylegan2.trainer import Trainer, freeze_layers
-from toonemo_lib.stylegan2_cli import PRESET_NAMES
+from toonemo_lib.cli.train import PRESET_NAMES
 
 
 # Training a network for kimg on 2 CPU cores takes tens of minutes: the learning test runs

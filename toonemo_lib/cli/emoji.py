@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .cli_options import check_usage, number, output_error
-from .config import PROFILES
+from .options import add_model_options, check_usage, model_options_error, number, output_error
 
 STRENGTH_MAX = 100  # standard deviations: the course uses 2 to 6; far beyond, the toon model draws noise
 
@@ -29,10 +28,7 @@ def add_commands(subparsers) -> None:
         epilog="exit status: 0 written, 1 a failure while working, 2 a usage error")
     emoji.add_argument("photo", type=Path, metavar="PHOTO", help="a photo with a face")
     emoji.add_argument("out", type=Path, metavar="OUT_DIR", help="the folder for the seven PNGs and sheet.png")
-    emoji.add_argument("--profile", default="cpu", choices=tuple(PROFILES),
-                       help="projection steps, strength and models (default: cpu)")
-    emoji.add_argument("--base", type=Path, help="the face model (an official StyleGAN2 pickle, e.g. FFHQ)")
-    emoji.add_argument("--toon", type=Path, help="the toon model blended from it (an official pickle)")
+    add_model_options(emoji, "projection steps, strength and models")
     emoji.add_argument("--strength", type=number(float, minimum=-STRENGTH_MAX, maximum=STRENGTH_MAX), default=None,
                        help="standard deviations along each direction, negative away from the expression "
                             f"(-{STRENGTH_MAX} to {STRENGTH_MAX}; default: the profile's)")
@@ -40,18 +36,18 @@ def add_commands(subparsers) -> None:
 
 
 def _cmd_emoji(args) -> int:
-    check_usage("--base and --toon go together" if (args.base is None) != (args.toon is None) else None,
+    check_usage(model_options_error(args),
                 output_error("OUT_DIR", args.out, folder=True))
-    from .config import get_profile
-    from .images import read_image, write_image
-    from .runs import staged_outputs
+    from ..config import get_profile
+    from ..images import read_image, write_image
+    from ..runs import staged_outputs
 
     settings = get_profile(args.profile).emoji
     photo = read_image(args.photo)  # before any model loads: a bad photo fails at once
-    from .emotion.recognize import EmotionRecognizer
-    from .expressions import expression_models, load_or_fit_directions, personal_emoji_set
-    from .stylegan2.project import w_statistics
-    from .video.overlay import emoji_sheet, write_emoji_set
+    from ..emotion.recognize import EmotionRecognizer
+    from ..expressions import expression_models, load_or_fit_directions, personal_emoji_set
+    from ..stylegan2.project import w_statistics
+    from ..video.overlay import emoji_sheet, write_emoji_set
 
     models = expression_models(settings, args.base, args.toon)
     print(f"models: {models.description}")

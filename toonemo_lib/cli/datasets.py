@@ -17,14 +17,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli_options import check_usage, colour, non_negative_int, number, output_error, positive_float, positive_int
+from .options import check_usage, colour, non_negative_int, number, output_error, positive_float, positive_int
 
 SECONDS_MAX = 86400  # --timeout and --delay: a day at most (time.sleep and sockets refuse far larger values)
 
 
 def _resolution(text: str) -> int:
     """argparse type: a StyleGAN2 resolution (a power of two, at least 4)."""
-    from .images import check_resolution
+    from ..datasets.images import check_resolution
 
     try:
         return check_resolution(int(text))
@@ -91,7 +91,7 @@ def add_commands(subparsers) -> None:
 
 
 def run_dataset(args: argparse.Namespace) -> int:
-    from .build import build_dataset
+    from ..datasets.build import build_dataset
 
     check_usage("OUT_DIR must differ from SRC_DIR" if Path(args.src_dir).resolve() == Path(args.out_dir).resolve()
                 else None, output_error("OUT_DIR", args.out_dir, folder=True))
@@ -105,7 +105,7 @@ def run_dataset(args: argparse.Namespace) -> int:
 
 
 def run_crawl(args: argparse.Namespace) -> int:
-    from . import crawl
+    from ..datasets import crawl
 
     fetch = dict(timeout=args.timeout, delay=args.delay, retries=args.retries, max_bytes=int(args.max_mb * 2**20))
     check_usage(output_error("--out", args.out, folder=True))

@@ -21,7 +21,7 @@ import json
 import sys
 from typing import Optional
 
-from ..cli_options import positive_float, positive_int, run_command
+from .options import positive_float, positive_int, run_command
 
 CLI_DESCRIPTION = """\
 Recognise the facial expression of every face in each IMAGE with the shipped

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .cli_options import check_usage, finite_float, output_error, range_error
-from .stylegan2.presets import PRESET_NAMES  # plain Python: TensorFlow loads when training starts
+from .options import check_usage, finite_float, output_error, range_error
+from ..stylegan2.presets import PRESET_NAMES  # plain Python: TensorFlow loads when training starts
 
 SEED_MAX = 2**32 - 1  # NumPy's seeds are 0 .. 2**32 - 1
 
@@ -69,7 +69,7 @@ def add_commands(subparsers) -> None:
 
 
 def _usage_errors(args) -> list[str]:
-    from .stylegan2.metrics import parse_metrics
+    from ..stylegan2.metrics import parse_metrics
 
     errors = [range_error(f"--{name.replace('_', '-')}", getattr(args, name), above=0)
               for name in ("kimg", "tick_kimg", "snap", "batch")]
@@ -104,7 +104,7 @@ def spec_changes(args) -> dict:
     every option of `toonemo train` but --out is a field of the same name."""
     import dataclasses
 
-    from .stylegan2.spec import RunSpec
+    from ..stylegan2.spec import RunSpec
 
     names = (field.name for field in dataclasses.fields(RunSpec))
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
@@ -112,9 +112,9 @@ def spec_changes(args) -> dict:
 
 def run_train(args) -> int:
     check_usage(*_usage_errors(args))
-    from .emotion_features import metric_extractors
-    from .stylegan2.spec import RunSpec
-    from .stylegan2.train import continue_run, read_run_spec, train
+    from ..emotion_features import metric_extractors
+    from ..stylegan2.spec import RunSpec
+    from ..stylegan2.train import continue_run, read_run_spec, train
 
     changes = spec_changes(args)
     if _continues_a_run_folder(args):

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .cli_options import check_usage, output_error, range_error
-from .config import PROFILES
+from .options import add_model_options, check_usage, model_options_error, output_error, range_error
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -37,23 +36,18 @@ def add_commands(subparsers) -> None:
         epilog="exit status: 0 written, 1 a failure while working, 2 a usage error")
     cmd.add_argument("photo", type=Path, metavar="PHOTO", help="a photo with a face")
     cmd.add_argument("out", type=Path, metavar="OUT.png", help="the toonified photo (.png or .jpg)")
-    cmd.add_argument("--base", type=Path, help="the face model (an official StyleGAN2 pickle, e.g. FFHQ)")
-    cmd.add_argument("--toon", type=Path, help="the toon model blended from it (an official pickle)")
+    add_model_options(cmd, "projection steps and models")
     cmd.add_argument("--blend-resolution", type=int, default=None, metavar="R",
                      help="layers from R x R up come from the face model (default: the profile's, 16 for "
                           "the course's pair, 32 for FFHQ; pickles are used as they are)")
     cmd.add_argument("--steps", type=int, default=None, help="projection steps (default: the profile's)")
-    cmd.add_argument("--profile", default="cpu", choices=tuple(PROFILES),
-                     help="projection steps and models (default: cpu)")
     cmd.add_argument("--all-faces", action="store_true", help="toonify every face found, not only the largest")
     cmd.set_defaults(func=_cmd_toonify)
 
 
 def usage_errors(args) -> list[str]:
     """What is wrong with the options, before any work."""
-    errors = []
-    if (args.base is None) != (args.toon is None):
-        errors.append("--base and --toon go together: the face model and the toon model blended from it")
+    errors = [model_options_error(args)]
     if args.out.suffix.lower() not in IMAGE_SUFFIXES:
         errors.append(f"OUT must be a .png or .jpg file, got {args.out.name!r}")
     if args.out.resolve() == args.photo.resolve():
@@ -78,8 +72,8 @@ def side_paths(out: Path, face: int | None) -> dict[str, Path]:
 
 def load_pair(args, settings):
     """The face and toon models the options ask for (`toon_models.ToonPair`)."""
-    from .stylegan2.blend import blend_generators
-    from .toon_models import toon_pair
+    from ..stylegan2.blend import blend_generators
+    from ..toon_models import toon_pair
 
     if args.base is not None:
         pair = toon_pair(False, 0, base_pickle=args.base, toon_pickle=args.toon)
@@ -95,7 +89,7 @@ def face_boxes(photo, all_faces: bool) -> list | None:
     """Every face box, largest first, with --all-faces; None lets toonify find the largest itself."""
     if not all_faces:
         return None
-    from .faces.detect import detect_faces
+    from ..faces.detect import detect_faces
 
     boxes = detect_faces(photo)
     if not boxes:
@@ -107,14 +101,14 @@ def _cmd_toonify(args) -> int:
     check_usage(*usage_errors(args))
     import numpy as np
 
-    from .config import get_profile
-    from .images import read_image, write_image
+    from ..config import get_profile
+    from ..images import read_image, write_image
 
     settings = get_profile(args.profile).toonify
     steps = args.steps or settings.projection_steps
     photo = read_image(args.photo)  # before any model loads: a bad photo fails at once
     boxes = face_boxes(photo, args.all_faces)
-    from .toonify import Toonifier
+    from ..toonify import Toonifier
 
     pair = load_pair(args, settings)
     print(f"models: {pair.description}")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..cli_options import check_usage, non_negative_int, output_error, positive_int, range_error
-from ..config import PROFILES
-from . import RECOGNISE_ON
+from ..video import RECOGNISE_ON
+from .options import (add_model_options, check_usage, model_options_error, non_negative_int, output_error,
+                      positive_int, range_error)
 
 
 def add_commands(subparsers) -> None:
@@ -28,10 +28,7 @@ def add_commands(subparsers) -> None:
     video.add_argument("input", type=Path, metavar="IN", help="a video file OpenCV can read")
     video.add_argument("output", type=Path, metavar="OUT", help="the .mp4 to write")
     video.add_argument("--every", type=int, default=10, help="a keyframe every this many frames (default: 10)")
-    video.add_argument("--profile", default="cpu", choices=tuple(PROFILES),
-                       help="projection steps and stand-in generators (default: cpu)")
-    video.add_argument("--base", type=Path, help="the face model (an official StyleGAN2 pickle, e.g. FFHQ)")
-    video.add_argument("--toon", type=Path, help="the blended toon model (an official pickle)")
+    add_model_options(video, "projection steps and stand-in generators")
     video.add_argument("--no-toonify", action="store_true", help="only recognise expressions")
     video.add_argument("--emoji", default=None, help='a folder of seven expression PNGs, or "builtin"')
     video.add_argument("--recognise-on", choices=RECOGNISE_ON, default="toon",
@@ -78,8 +75,7 @@ def video_usage_errors(args) -> list[str]:
         errors.append(f"OUT must be an .mp4 file, not {args.output.name}")
     if args.output.resolve() == args.input.resolve():
         errors.append("OUT must differ from IN: the input video would be overwritten")
-    if (args.base is None) != (args.toon is None):
-        errors.append("--base and --toon go together: the face model and the toon model blended from it")
+    errors.append(model_options_error(args))
     if args.table is not None:
         errors.append(output_error("--table", args.table, folder=False))
         if args.table.suffix.lower() not in TABLE_SUFFIXES:
@@ -91,12 +87,12 @@ def video_usage_errors(args) -> list[str]:
 
 def _cmd_video(args) -> int:
     check_usage(*video_usage_errors(args))
-    from .pipeline import process_video, stage_table
+    from ..video.pipeline import process_video, stage_table
 
     toonifier = None
     if not args.no_toonify:
         from ..config import get_profile
-        from .keyframes import profile_toonifier
+        from ..video.keyframes import profile_toonifier
 
         toonifier, said = profile_toonifier(get_profile(args.profile).video, base_pickle=args.base,
                                             toon_pickle=args.toon, every=args.every)
@@ -116,7 +112,7 @@ def _cmd_webcam(args) -> int:
     if args.out is not None:
         check_usage(output_error("--out", args.out, folder=False),
                     None if args.out.suffix.lower() == ".mp4" else f"--out must be an .mp4 file, not {args.out.name}")
-    from .webcam import run_webcam
+    from ..video.webcam import run_webcam
 
     source = args.source if args.source is not None else args.camera
     table = run_webcam(source, emoji=args.emoji, headless=args.headless, max_frames=args.max_frames,

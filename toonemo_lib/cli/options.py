@@ -95,13 +95,29 @@ non_negative_int = number(int, minimum=0)
 
 def colour(text: str) -> str:
     """An argparse ``type=``: a colour name or ``#rrggbb`` as `images.parse_color` reads it, else a usage error."""
-    from .images import parse_color  # Pillow, only when a command with a colour option parses it
+    from ..images import parse_color  # Pillow, only when a command with a colour option parses it
 
     try:
         parse_color(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a colour: {text!r} (a name such as white, or #rrggbb)") from None
     return text
+
+
+def add_model_options(parser, profile_help: str) -> None:
+    """--profile, --base and --toon: every command that toonifies chooses its models the same way."""
+    from ..config import PROFILES
+
+    parser.add_argument("--profile", default="cpu", choices=tuple(PROFILES), help=f"{profile_help} (default: cpu)")
+    parser.add_argument("--base", type=Path, help="the face model (an official StyleGAN2 pickle, e.g. FFHQ)")
+    parser.add_argument("--toon", type=Path, help="the toon model blended from it (an official pickle)")
+
+
+def model_options_error(args) -> Optional[str]:
+    """Why --base and --toon cannot be used as given, or None."""
+    if (args.base is None) != (args.toon is None):
+        return "--base and --toon go together: the face model and the toon model blended from it"
+    return None
 
 
 def output_error(name: str, path, *, folder: bool) -> Optional[str]:
