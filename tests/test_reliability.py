@@ -272,3 +272,10 @@ def test_a_truncated_video_is_said_not_silently_shortened(tmp_path, capsys):
     assert len(warning) == 1 and warning[0].startswith("toonemo video: warning: the video")
     assert "lists 40 frames but only" in warning[0]
     assert 0 < video_info(out).frame_count < 40
+
+
+def test_a_video_crawl_that_fails_leaves_no_folder(tmp_path, capsys):
+    not_a_video = tmp_path / "clip.mp4"
+    not_a_video.write_bytes(b"not a video at all")
+    assert cli.main(["crawl", "--video", str(not_a_video), "--out", str(tmp_path / "frames")]) == 1
+    assert "clip.mp4" in capsys.readouterr().err and not (tmp_path / "frames").exists()
