@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from toonemo_lib.adain import EPSILON, StyleAdaIN, adain, instance_norm, style_modulate
+from toonemo_lib.lessons.adain import EPSILON, StyleAdaIN, adain, instance_norm, style_modulate
 
 
 def _np_moments(a):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from toonemo_lib.mapping_demo import grid_lines_through_map, linear_probe_r2, run_experiment, sample_factors
+from toonemo_lib.lessons.mapping_demo import grid_lines_through_map, linear_probe_r2, run_experiment, sample_factors
 
 
 def test_factor_samples_avoid_the_missing_corner():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from toonemo_lib.datasets.samples import load_sample
-from toonemo_lib.style_transfer import (
+from toonemo_lib.lessons.style_transfer import (
     collapse_pyramid,
     cover_resize,
     laplacian_pyramid,

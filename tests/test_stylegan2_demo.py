@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from toonemo_lib.adain import spike_suppression
+from toonemo_lib.lessons.adain import spike_suppression
 from toonemo_lib.stylegan2.demo import (
     course_generator,
     modulated_stack_stds,

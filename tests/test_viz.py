@@ -9,7 +9,7 @@ import pytest
 
 from toonemo_lib.datasets.samples import load_sample
 from toonemo_lib.datasets.synthetic import draw_cartoon_face
-from toonemo_lib.style_transfer import cover_resize
+from toonemo_lib.lessons.style_transfer import cover_resize
 import matplotlib.pyplot as plt
 import pandas as pd
 

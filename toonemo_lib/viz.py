@@ -133,7 +133,7 @@ def _resize_nearest(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def plot_mapping_experiment(result: dict):
     """Three panels: the factor distribution with its hole, Z's grid warped onto it, W's straight grid."""
-    from .mapping_demo import grid_lines_through_map
+    from .lessons.mapping_demo import grid_lines_through_map
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     factors = result["factors"]
@@ -184,7 +184,7 @@ def style_transfer_widget(content: np.ndarray, style: np.ndarray, levels: int):
     """
     import ipywidgets as widgets
 
-    from .style_transfer import pyramid_style_transfer
+    from .lessons.style_transfer import pyramid_style_transfer
 
     def show(alpha=1.0, finest_restyled=0, coarsest_restyled=levels - 1):
         mask = [finest_restyled <= k <= coarsest_restyled for k in range(levels)]

@@ -120,7 +120,7 @@ BROKEN_NOTEBOOK = """\
 import matplotlib.pyplot as plt
 from IPython.display import display
 from toonemo_lib.datasets.samples import load_sample
-from toonemo_lib.style_transfer import cover_resize
+from toonemo_lib.lessons.style_transfer import cover_resize
 from toonemo_lib.viz import image_grid, style_transfer_widget
 
 content = cover_resize(load_sample("faces/astronaut.png"), (64, 64))

@@ -68,7 +68,7 @@ def modulated_stack_stds(layers=8, channels=32, size=16, demodulate=True, batch=
 
 
 def spike_suppression_modulated(spike_heights, size=32, channels=8, seed=0):
-    """The counterpart of :func:`toonemo_lib.adain.spike_suppression` for a demodulated convolution.
+    """The counterpart of :func:`toonemo_lib.lessons.adain.spike_suppression` for a demodulated convolution.
 
     Std of the output *away from* the spike (more than one pixel from it): the
     demodulation factor depends on weights and styles only, never on the data,
