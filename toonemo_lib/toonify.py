@@ -74,6 +74,14 @@ def check_generators(base_G, toon_G) -> None:
         raise ValueError(f"toonify works on RGB photos; the generators draw {base_G.num_channels} channel(s)")
 
 
+def check_photo(photo) -> np.ndarray:
+    """`photo` as an array, or a ValueError unless it is an H x W x 3 RGB uint8 image."""
+    photo = np.asarray(photo)
+    if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
+        raise ValueError(f"the photo must be an H x W x 3 RGB uint8 array, got shape {photo.shape} dtype {photo.dtype}")
+    return photo
+
+
 def synthesize(G, latent, noise="const", noise_maps=None) -> np.ndarray:
     """uint8 R x R x C image of G for a [num_ws, w_dim] latent, with G's constant noise or given maps."""
     latent = np.asarray(latent, np.float32)[None]
@@ -134,12 +142,8 @@ class Toonifier:
 
     def align(self, photo: np.ndarray, face_box=None) -> AlignedFace:
         """The largest face of an RGB uint8 photo (or the one in `face_box`), aligned as FFHQ at `size`."""
-        photo = np.asarray(photo)
-        if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
-            raise ValueError(f"the photo must be an H x W x 3 RGB uint8 array, got shape {photo.shape} "
-                             f"dtype {photo.dtype}")
         try:
-            return align_best(photo, self.size, face_box=face_box)  # dlib-68 with the align extra, else Haar
+            return align_best(check_photo(photo), self.size, face_box=face_box)  # dlib-68 with the align extra, else Haar
         except ValueError as err:
             raise ValueError(f"toonify: {err}") from None
 
@@ -184,9 +188,7 @@ class Toonifier:
     def toonify(self, photo: np.ndarray, *, face_box=None, aligned: AlignedFace | None = None, warm_start=None,
                 progress: bool = True, **project_kwargs) -> ToonifyResult:
         """Align (unless `aligned` is given), project, draw with both models and paste back."""
-        photo = np.asarray(photo)
-        if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
-            raise ValueError(f"image must be an H x W x 3 RGB uint8 array, got shape {photo.shape} dtype {photo.dtype}")
+        photo = check_photo(photo)
         aligned = self.align(photo, face_box) if aligned is None else aligned
         projection = self.project(aligned.image, warm_start, progress=progress, **project_kwargs)
         toon_face = self.draw(projection.latent, noise_maps=projection.noise)
