@@ -141,7 +141,7 @@ def output_error(name: str, path, *, folder: bool) -> Optional[str]:
 # ----------------------------------------------------------------------------
 # One convention for every command's exit status.
 
-DONE, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130  # 130: the shell's status for Ctrl-C (128 + SIGINT)
+FAILED, USAGE, INTERRUPTED = 1, 2, 130  # 130: the shell's status for Ctrl-C (128 + SIGINT)
 
 
 class UsageError(ValueError):
@@ -160,8 +160,9 @@ def run_command(name: str, func: Callable[..., int], *args) -> int:
 
     The status: the command's own when it returns, 2 for a UsageError, 1 when the work
     failed (OSError, ValueError, RuntimeError, ImportError: a missing or corrupt input, a
-    model that cannot load, a runtime that is not installed), 130 after Ctrl-C.  Clean-up runs before, in the commands' own ``finally``
-    and staging code.  Warnings print as one line too: ``toonemo NAME: warning: ...``.
+    model that cannot load, a runtime that is not installed), 130 after Ctrl-C.  Clean-up
+    runs before, in the commands' own ``finally`` and staging code.  Warnings print as one
+    line too: ``toonemo NAME: warning: ...``.
     """
     def one_line(message, *_):  # a warning is one line that names the command, like an error
         from tqdm import tqdm  # on a line of its own, not inside a progress bar
