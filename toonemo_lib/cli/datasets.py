@@ -14,7 +14,6 @@ usage error (argparse, or arguments that contradict each other):
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from .options import check_usage, colour, non_negative_int, number, output_error, positive_float, positive_int
