@@ -4,7 +4,7 @@
                                            [--strengths 0,1,2,4,6] [--strength 4] [--write]
 
 Fits InterFaceGAN directions for `data/models/stylegan2-faces-fer2013-32.npz` with the shipped
-emotion recogniser (`toonemo_lib.expressions.fit_expression_directions`), prints how long it
+emotion recogniser (`toonemo_lib.toonify.expressions.fit_expression_directions`), prints how long it
 took, each boundary's fit accuracy and the layer effects, then measures the edits on held-out
 latents (seeds 20,000 and up, never used to fit) with the fitting recogniser and the
 independent second one (`data/models/emotion_resnet_32.keras`): the mean probability of
@@ -22,7 +22,7 @@ import pandas as pd
 
 from toonemo_lib.cpu import describe_cpu  # (the package's TensorFlow settings before TensorFlow loads)
 from toonemo_lib.emotion.recognize import SECOND_MODEL, EmotionRecognizer
-from toonemo_lib.expressions import (ExpressionDirections, directions_path, edit_report, fit_expression_directions,
+from toonemo_lib.toonify.expressions import (ExpressionDirections, directions_path, edit_report, fit_expression_directions,
                                      mapped_latents, strength_sweep)
 from toonemo_lib.stylegan2.shipped import load_shipped_generator, shipped_path
 

@@ -5,7 +5,7 @@
 
 For the face model (`data/models/stylegan2-faces-fer2013-32.npz`) against FER2013
 PublicTest faces, and for the cartoon model against the synthetic cartoons it was
-fine-tuned on, at truncation 1.0 and 0.7 (`generator_quality.quality_table`):
+fine-tuned on, at truncation 1.0 and 0.7 (`quality.generators.quality_table`):
 
 - the Haar share: faces in which OpenCV's default cascade finds a face (each face
   zero-padded by a quarter of its side and resized to 128 px, real and generated alike),
@@ -46,11 +46,11 @@ from toonemo_lib.datasets.fer2013 import load_fer2013, require_fer2013  # noqa: 
 from toonemo_lib.datasets.synthetic import synthetic_faces  # noqa: E402
 from toonemo_lib.config import EMOTIONS  # noqa: E402
 from toonemo_lib.datasets.fer2013 import generator_faces  # noqa: E402
-from toonemo_lib.generator_quality import (expression_mix, laplacian_sharpness, mean_pairwise_distance,  # noqa: E402
+from toonemo_lib.quality.generators import (expression_mix, laplacian_sharpness, mean_pairwise_distance,  # noqa: E402
                                            mix_distance, quality_table, sample_faces)
 from toonemo_lib.stylegan2.snapshot import load_snapshot  # noqa: E402
 from toonemo_lib.stylegan2.shipped import load_shipped_generator, shipped_path  # noqa: E402
-from toonemo_lib.viz import image_grid, plot_training_log  # noqa: E402
+from toonemo_lib.plots import image_grid, plot_training_log  # noqa: E402
 
 
 def curve_figure(kind: str, out: Path) -> Path | None:

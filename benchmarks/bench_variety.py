@@ -2,7 +2,7 @@
 
     python benchmarks/bench_variety.py [--n 1000] [--size 64] [--fer2013 PATH] [--baseline FILE]
 
-Prints the mean pairwise distance (`generator_quality.mean_pairwise_distance`) of `--n`
+Prints the mean pairwise distance (`quality.generators.mean_pairwise_distance`) of `--n`
 drawn cartoons (seeds 0..n-1, the expressions cycling) and of `--n` FER2013 PublicTest
 faces resized to the same size, under every feature of `VARIETY_FEATURES`.  A cartoon
 set far less varied than the real faces gives a StyleGAN2 fine-tuned on it little
@@ -24,7 +24,7 @@ import numpy as np
 
 from toonemo_lib.config import EMOTIONS
 from toonemo_lib.datasets.synthetic import draw_cartoon_face
-from toonemo_lib.generator_quality import VARIETY_FEATURES, mean_pairwise_distance
+from toonemo_lib.quality.generators import VARIETY_FEATURES, mean_pairwise_distance
 from toonemo_lib.cpu import describe_cpu
 
 DEFAULT_FER2013 = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013" / "fer2013_train_val.npz"

@@ -65,7 +65,7 @@ def toonified(clip: Path, out: Path, recognizer, resolution: int, steps: int, wa
     """One run of (b) at one generator resolution."""
     from toonemo_lib.stylegan2.blend import blend_generators
     from toonemo_lib.stylegan2.perceptual import perceptual_distance
-    from toonemo_lib.toon_models import small_models
+    from toonemo_lib.toonify.models import small_models
     from toonemo_lib.video.keyframes import VideoToonifier
 
     models = small_models(resolution)

@@ -194,7 +194,7 @@ def test_damaged_training_data_is_named_in_one_line(datasets, tmp_path, kind, ho
 def toonifier():
     """A small VideoToonifier whose projection is a stand-in: this tests the cache, not projection."""
     from toonemo_lib.stylegan2.perceptual import perceptual_distance
-    from toonemo_lib.toon_models import small_models
+    from toonemo_lib.toonify.models import small_models
     from toonemo_lib.video.keyframes import VideoToonifier
 
     G = small_models(32).texture
@@ -353,7 +353,7 @@ def test_damaged_perceptual_weights_are_named_and_fall_back_with_a_warning(home)
 @pytest.mark.parametrize("how", DAMAGE)
 def test_damaged_expression_directions_are_fitted_again(tmp_path, how):
     from toonemo_lib.config import EMOTIONS
-    from toonemo_lib.expressions import ExpressionDirections, kept_directions
+    from toonemo_lib.toonify.expressions import ExpressionDirections, kept_directions
 
     n = len(EMOTIONS)
     path = ExpressionDirections(np.eye(n, 8), np.ones(n), (0, 4), np.ones(n), {}).save(tmp_path / "m.expressions.npz")
@@ -368,7 +368,7 @@ def test_damaged_expression_directions_are_fitted_again(tmp_path, how):
 def test_a_damaged_member_of_a_directions_file_is_named(tmp_path):
     """A whole zip whose entry is damaged fails deep in zipfile (a bad CRC), not at the open."""
     from toonemo_lib.config import EMOTIONS
-    from toonemo_lib.expressions import ExpressionDirections
+    from toonemo_lib.toonify.expressions import ExpressionDirections
 
     n = len(EMOTIONS)
     path = ExpressionDirections(np.eye(n, 8), np.ones(n), (0, 4), np.ones(n), {}).save(tmp_path / "m.expressions.npz")

@@ -231,7 +231,7 @@ def test_plot_emoji_steps_draws_four_panels_a_row(astronaut):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from toonemo_lib.viz import plot_emoji_steps
+    from toonemo_lib.faces.plots import plot_emoji_steps
 
     _, steps = astronaut
     fig = plot_emoji_steps([steps, steps])

@@ -128,3 +128,29 @@ def test_only_the_cli_package_imports_the_cli_package():
     outside = {m: _reaches(graph, m, "toonemo_lib.cli") for m in graph
                if m != "toonemo_lib.cli" and not m.startswith("toonemo_lib.cli.")}
     assert not {m: t for m, t in outside.items() if t}, "the commands sit on top: nothing else imports them"
+
+
+# The floors of ARCHITECTURE.md, bottom up; a module sits on the floor of its package, or of
+# its own name at the root.  A new root module or package must be placed here.
+FLOORS = {
+    "config": 0, "images": 0, "runs": 0, "records": 0, "cpu": 0, "lite_runtime": 0, "unreadable": 0,
+    "download": 0, "environment": 0, "plots": 0, "uploads": 0, "torch_weights": 0, "lessons": 0,
+    "faces": 1, "datasets": 1, "stylegan2": 1, "emotion": 1,
+    "toonify": 2, "quality": 2,
+    "video": 3, "cli": 3, "course": 3,
+}
+
+
+def floor_of(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return -1  # the package root: its version only
+    if parts[1] not in FLOORS:
+        raise AssertionError(f"{module} has no floor: place `{parts[1]}` in FLOORS and in ARCHITECTURE.md")
+    return FLOORS[parts[1]]
+
+
+def test_every_module_imports_only_its_floor_or_below():
+    graph = import_graph()
+    upward = {m: sorted(t for t in targets if floor_of(t) > floor_of(m)) for m, targets in graph.items()}
+    assert not {m: t for m, t in upward.items() if t}, "imports from a higher floor"

@@ -19,7 +19,7 @@ from toonemo_lib.stylegan2 import (Discriminator, Generator, blend_generators, b
                                    blend_positions, blend_weights, generate_images, load_network,
                                    load_official_pickle, save_network, save_official_pickle)
 from toonemo_lib.stylegan2.demo import tiny_generator
-from toonemo_lib.viz import plot_blend_grid
+from toonemo_lib.stylegan2.plots import plot_blend_grid
 
 tf.config.experimental.enable_tensor_float_32_execution(False)
 

@@ -5,7 +5,7 @@ import pytest
 
 from toonemo_lib.datasets.samples import list_samples, load_sample
 from toonemo_lib.datasets.synthetic import synthetic_faces
-from toonemo_lib.emotion_features import EmotionFeatures, metric_extractors
+from toonemo_lib.quality.emotion_features import EmotionFeatures, metric_extractors
 from toonemo_lib.stylegan2.metrics import (INCEPTION_ARTEFACT, METRICS, InceptionFeatures,
                                            MetricSuite, as_rgb_uint8, feature_statistics, frechet_distance,
                                            kernel_distance, parse_metrics)

@@ -1,17 +1,13 @@
 """Projection (NVIDIA's projector, W and W+) on a tiny generator, and the perceptual distances."""
 
-import io
 import math
-import pickle
-import zipfile
-from collections import OrderedDict
 
 import numpy as np
 import pytest
+from torch_files import write_fake_pth
 
 from toonemo_lib.stylegan2.demo import tiny_generator
-from toonemo_lib.stylegan2.perceptual import (LEGACY_MAGIC, STAND_IN_NAME, StandInDistance, lpips_lin_weights,
-                                              perceptual_distance, read_torch_state_dict)
+from toonemo_lib.stylegan2.perceptual import STAND_IN_NAME, StandInDistance, perceptual_distance
 from toonemo_lib.stylegan2.project import (latent_noise_scale, learning_rate, noise_regularization,
                                            normalize_noise, prepare_target, project, render,
                                            w_statistics)
@@ -223,105 +219,6 @@ def test_perceptual_distance_falls_back_and_says_what_to_download(tmp_path, monk
     assert str(tmp_path / "keras") in message and "https://" in message
     with pytest.raises(ValueError, match="prefer"):
         perceptual_distance(prefer="l2")
-
-
-# --------------------------------------------------------------------------- .pth reading
-# A torch.save-style zip written without torch: module-level stand-ins are pickled
-# (protocol 2, as torch saves) and their GLOBAL lines renamed to torch's.
-
-
-class FloatStorage:
-    pass
-
-
-def _rebuild_tensor_v2(*args):
-    raise AssertionError("only pickled, never called")
-
-
-class _StorageRef:
-    """Pickled as torch does a storage: a persistent id, its bytes go to data/<key>."""
-
-    def __init__(self, key, array):
-        self.key, self.array = key, np.asarray(array, "<f4")
-
-
-class _Tensor:
-    def __init__(self, storage, offset, size, stride):
-        self.args = (storage, offset, tuple(size), tuple(stride), False, OrderedDict())
-
-    def __reduce__(self):
-        return _rebuild_tensor_v2, self.args
-
-
-class _PthPickler(pickle.Pickler):
-    def persistent_id(self, obj):
-        if isinstance(obj, _StorageRef):  # the legacy format adds a view (None) as a sixth item
-            return ("storage", FloatStorage, obj.key, "cpu", obj.array.size, None)
-        return None
-
-
-def write_fake_pth(path, tensors, extra_global=None, legacy=False):
-    """tensors: name -> (flat storage array, offset, size, stride).
-
-    ``legacy`` writes torch's pre-1.6 stream format (LPIPS' vgg.pth is one, with the older
-    ``_rebuild_tensor``) instead of the zip: magic number, protocol, system info, the
-    pickled dict, the storage keys, then per storage an int64 count and its bytes.
-    """
-    storages = [_StorageRef(str(i), t[0]) for i, t in enumerate(tensors.values())]
-    state = OrderedDict((name, _Tensor(storage, *t[1:]))
-                        for storage, (name, t) in zip(storages, tensors.items()))
-    if extra_global is not None:
-        state["evil"] = extra_global
-    buf = io.BytesIO()
-    _PthPickler(buf, protocol=2).dump(state)
-    data, module = buf.getvalue(), __name__.encode()
-    data = data.replace(b"c" + module + b"\n_rebuild_tensor_v2\n",
-                        b"ctorch._utils\n_rebuild_tensor_v2\n")
-    data = data.replace(b"c" + module + b"\nFloatStorage\n", b"ctorch\nFloatStorage\n")
-    assert module not in data
-    if legacy:
-        data = data.replace(b"ctorch._utils\n_rebuild_tensor_v2\n", b"ctorch._utils\n_rebuild_tensor\n")
-        with open(path, "wb") as f:
-            for header in (LEGACY_MAGIC, 1001, {"protocol_version": 1001, "little_endian": True}):
-                pickle.dump(header, f, protocol=2)
-            f.write(data)
-            pickle.dump([storage.key for storage in storages], f, protocol=2)
-            for storage in storages:
-                f.write(np.int64(storage.array.size).astype("<i8").tobytes() + storage.array.tobytes())
-        return path
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("archive/data.pkl", data)
-        for storage in storages:
-            zf.writestr(f"archive/data/{storage.key}", storage.array.tobytes())
-    return path
-
-
-@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
-def test_read_torch_state_dict_without_torch(tmp_path, legacy):
-    a = np.arange(6, dtype=np.float32)
-    lin = {f"lin{i}.model.1.weight": (np.linspace(0, 1, c, dtype=np.float32), 0, (1, c, 1, 1),
-                                      (c, 1, 1, 1))
-           for i, c in enumerate((64, 128, 256, 512, 512))}
-    tensors = {"plain": (a, 0, (2, 3), (3, 1)),          # row-major [[0,1,2],[3,4,5]]
-               "transposed": (a, 0, (3, 2), (1, 3)),     # a view with strides
-               "offset": (a, 2, (2,), (1,)), **lin}
-    state = read_torch_state_dict(write_fake_pth(tmp_path / "w.pth", tensors, legacy=legacy))
-    np.testing.assert_array_equal(state["plain"], a.reshape(2, 3))
-    np.testing.assert_array_equal(state["transposed"], a.reshape(2, 3).T)
-    np.testing.assert_array_equal(state["offset"], [2, 3])
-    weights = lpips_lin_weights(state)
-    assert [w.shape[0] for w in weights] == [64, 128, 256, 512, 512]
-    np.testing.assert_allclose(weights[4], np.linspace(0, 1, 512))
-
-
-def test_read_torch_state_dict_refuses_other_globals(tmp_path):
-    path = write_fake_pth(tmp_path / "evil.pth", {"x": (np.zeros(2), 0, (2,), (1,))},
-                          extra_global=math.floor)
-    with pytest.raises(pickle.UnpicklingError, match="math.floor"):
-        read_torch_state_dict(path)
-    (tmp_path / "junk.pth").write_bytes(b"\x80\x02not a pickle")
-    with pytest.raises(ValueError, match="not a PyTorch .pth file"):
-        read_torch_state_dict(tmp_path / "junk.pth")
 
 
 def test_lpips_is_used_when_its_files_are_cached(tmp_path, monkeypatch, G, stats, target):

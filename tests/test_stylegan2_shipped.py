@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from toonemo_lib.generator_quality import haar_face_share, sample_faces
+from toonemo_lib.quality.generators import haar_face_share, sample_faces
 from toonemo_lib.stylegan2 import shipped
 from toonemo_lib.stylegan2.shipped import (MAX_SHIPPED_BYTES, export_generator, load_shipped_generator,
                                            shipped_path)

@@ -12,7 +12,8 @@ from toonemo_lib.datasets.synthetic import coloured_discs  # noqa: E402
 from toonemo_lib.stylegan2 import Discriminator, Generator, generate_images  # noqa: E402
 from toonemo_lib.stylegan2.snapshot import (layout_similarity, list_snapshots, load_snapshot,  # noqa: E402
                                             pick_snapshot, snapshot_fakes, write_snapshot)
-from toonemo_lib.viz import plot_snapshot_grid, plot_training_log, snapshot_picker  # noqa: E402
+from toonemo_lib.plots import plot_training_log  # noqa: E402
+from toonemo_lib.stylegan2.plots import plot_snapshot_grid, snapshot_picker  # noqa: E402
 
 
 def small_nets(seed):
@@ -89,7 +90,7 @@ def test_coloured_discs_are_bright_discs_on_a_dark_background():
 
 def test_snapshot_kimg_reads_nvidias_names_and_nothing_else():
     from toonemo_lib.stylegan2.snapshot import snapshot_kimg
-    from toonemo_lib.viz import _snapshot_title
+    from toonemo_lib.stylegan2.plots import _snapshot_title
 
     assert snapshot_kimg("network-snapshot-000012.npz") == 12.0
     assert snapshot_kimg("network-snapshot-000000.064") == 0.064

@@ -12,7 +12,7 @@ from toonemo_lib.datasets.synthetic import (
     synthetic_faces,
     synthetic_splits,
 )
-from toonemo_lib.generator_quality import mean_pairwise_distance
+from toonemo_lib.quality.generators import mean_pairwise_distance
 from toonemo_lib.images import to_gray
 
 SIZE = 128

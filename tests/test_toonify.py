@@ -7,7 +7,7 @@ from toonemo_lib.datasets.samples import load_sample
 from toonemo_lib.faces.align import quad_mask
 from toonemo_lib.stylegan2.demo import tiny_generator
 from toonemo_lib.stylegan2.project import w_statistics
-from toonemo_lib.toonify import ToonifyResult, toonify
+from toonemo_lib.toonify.toonifier import ToonifyResult, toonify
 
 STEPS = 30
 
@@ -89,8 +89,8 @@ def test_clear_errors(photo, generators):
 
 def test_small_models_blend_export_and_parents(tmp_path):
     from toonemo_lib.stylegan2 import blend_generators, load_official_pickle, save_official_pickle
-    from toonemo_lib.toon_models import small_models
-    from toonemo_lib.toonify import hard_switch_parents, max_abs_difference
+    from toonemo_lib.toonify.models import small_models
+    from toonemo_lib.toonify.toonifier import hard_switch_parents, max_abs_difference
 
     models = small_models(resolution=16)
     assert not models.real and "untrained" in models.description
@@ -109,7 +109,7 @@ def test_the_real_models_in_their_order_and_never_a_silent_fallback(tmp_path, mo
     """gpu: the learner's TOON_PICKLE, else a Toonify pickle placed in the cache, else MetFaces and its parent."""
     from toonemo_lib.download import artefact
     from toonemo_lib.stylegan2 import save_official_pickle
-    from toonemo_lib.toon_models import small_models, toon_pair, toonify_models
+    from toonemo_lib.toonify.models import small_models, toon_pair, toonify_models
 
     monkeypatch.setenv("TOONEMO_HOME", str(tmp_path / "cache"))
     with pytest.raises(FileNotFoundError, match="no real toon pair.*metfaces.pkl"):
@@ -142,7 +142,7 @@ def test_the_real_models_in_their_order_and_never_a_silent_fallback(tmp_path, mo
 
 
 def test_the_shipped_pair_missing_gives_the_untrained_stand_ins_said_so(tmp_path, monkeypatch, capsys):
-    from toonemo_lib.toon_models import toonify_models
+    from toonemo_lib.toonify.models import toonify_models
 
     monkeypatch.setattr("toonemo_lib.stylegan2.shipped.MODELS_DIR", tmp_path)
     models = toonify_models(use_ffhq=False, resolution=16)
@@ -152,8 +152,8 @@ def test_the_shipped_pair_missing_gives_the_untrained_stand_ins_said_so(tmp_path
 
 def test_the_shipped_pair_blends_and_exports_with_a_matching_discriminator(tmp_path):
     from toonemo_lib.stylegan2 import blend_generators, load_official_pickle, save_official_pickle
-    from toonemo_lib.toon_models import shipped_models
-    from toonemo_lib.toonify import max_abs_difference
+    from toonemo_lib.toonify.models import shipped_models
+    from toonemo_lib.toonify.toonifier import max_abs_difference
 
     models = shipped_models()
     assert models.real and models.structure.get_config() == models.texture.get_config()

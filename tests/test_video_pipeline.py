@@ -30,7 +30,7 @@ def clip(tmp_path_factory):
 def toonifier():
     from toonemo_lib.stylegan2.blend import blend_generators
     from toonemo_lib.stylegan2.perceptual import perceptual_distance
-    from toonemo_lib.toon_models import small_models
+    from toonemo_lib.toonify.models import small_models
     from toonemo_lib.video.keyframes import VideoToonifier
 
     models = small_models(32)

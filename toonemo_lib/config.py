@@ -34,6 +34,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "01": {
             "image_size": 96,  # content/style images for AdaIN style transfer
             "pyramid_levels": 4,  # scales at which statistics are matched
+            "adain_download": False,  # fetch the AdaIN network's weights (about 95 MB); else use them when cached
             "latent_samples": 300,  # points in the mapping-network experiment
             "generator_resolution": 32,  # the untrained fallback when the shipped 32x32 face model is missing
             "ffhq_generator": False,  # show NVIDIA's FFHQ generator (about 360 MB, downloaded once) instead
@@ -44,6 +45,8 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution": 64,  # side of the written StyleGAN2 dataset
             "synthetic_faces": 12,  # cartoon faces drawn for the local fixture site
             "max_pages": 2,  # pagination links the crawler follows
+            "source": "gallery",  # the candidates when SOURCE is None: "gallery" (the local crawl) or "met"
+            "met_images": 0,  # public-domain portraits fetched from The Met when the source is "met"
         },
         "03": {
             "resume": "shipped-faces",  # the model fine-tuned: the course's face model; "" the discs network of section 3
@@ -115,6 +118,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "01": {
             "image_size": 256,
             "pyramid_levels": 6,
+            "adain_download": False,
             "latent_samples": 1200,
             "generator_resolution": 64,
             "ffhq_generator": False,
@@ -125,6 +129,8 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution": 256,
             "synthetic_faces": 40,
             "max_pages": 3,
+            "source": "gallery",
+            "met_images": 0,
         },
         "03": {
             "resume": "shipped-faces",
@@ -196,6 +202,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "01": {
             "image_size": 512,
             "pyramid_levels": 7,
+            "adain_download": True,
             "latent_samples": 2500,
             "generator_resolution": 64,
             "ffhq_generator": True,
@@ -206,6 +213,8 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "resolution": 1024,
             "synthetic_faces": 40,
             "max_pages": 10,
+            "source": "met",  # real art faces (CC0) by default; SOURCE names your own
+            "met_images": 400,
         },
         "03": {
             "resume": "ffhq1024",  # NVIDIA's FFHQ config-f (about 360 MB, downloaded once) is the base

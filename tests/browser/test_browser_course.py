@@ -121,7 +121,8 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from toonemo_lib.datasets.samples import load_sample
 from toonemo_lib.lessons.style_transfer import cover_resize
-from toonemo_lib.viz import image_grid, style_transfer_widget
+from toonemo_lib.lessons.plots import style_transfer_widget
+from toonemo_lib.plots import image_grid
 
 content = cover_resize(load_sample("faces/astronaut.png"), (64, 64))
 style = load_sample("styles/coffee.png")

@@ -45,7 +45,7 @@ def _cmd_emoji(args) -> int:
     settings = get_profile(args.profile).emoji
     photo = read_image(args.photo)  # before any model loads: a bad photo fails at once
     from ..emotion.recognize import EmotionRecognizer
-    from ..expressions import expression_models, load_or_fit_directions, personal_emoji_set
+    from ..toonify.expressions import expression_models, load_or_fit_directions, personal_emoji_set
     from ..stylegan2.project import w_statistics
     from ..video.overlay import emoji_sheet, write_emoji_set
 

@@ -4,7 +4,7 @@
                                   [--profile smoke|cpu|gpu] [--all-faces]
 
 Finds the largest face (every face with --all-faces), aligns it, projects it into the face
-model, draws the latent with the toon model and pastes it back (`toonify.toonify`).  Writes
+model, draws the latent with the toon model and pastes it back (`toonify.toonifier.toonify`).  Writes
 OUT.png and, beside it, what each face went through: ``OUT.aligned.png`` (the aligned photo
 crop), ``OUT.toon.png`` (the toon face) and ``OUT.latent.npy`` (the W+ latent); with
 --all-faces, ``OUT.face1.aligned.png`` ... for each face, largest first.
@@ -71,9 +71,9 @@ def side_paths(out: Path, face: int | None) -> dict[str, Path]:
 
 
 def load_pair(args, settings):
-    """The face and toon models the options ask for (`toon_models.ToonPair`)."""
+    """The face and toon models the options ask for (`toonify.models.ToonPair`)."""
     from ..stylegan2.blend import blend_generators
-    from ..toon_models import toon_pair
+    from ..toonify.models import toon_pair
 
     if args.base is not None:
         pair = toon_pair(False, 0, base_pickle=args.base, toon_pickle=args.toon)
@@ -108,7 +108,7 @@ def _cmd_toonify(args) -> int:
     steps = args.steps or settings.projection_steps
     photo = read_image(args.photo)  # before any model loads: a bad photo fails at once
     boxes = face_boxes(photo, args.all_faces)
-    from ..toonify import Toonifier
+    from ..toonify.toonifier import Toonifier
 
     pair = load_pair(args, settings)
     print(f"models: {pair.description}")

@@ -112,7 +112,7 @@ def spec_changes(args) -> dict:
 
 def run_train(args) -> int:
     check_usage(*_usage_errors(args))
-    from ..emotion_features import metric_extractors
+    from ..quality.emotion_features import metric_extractors
     from ..stylegan2.spec import RunSpec
     from ..stylegan2.train import continue_run, read_run_spec, train
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import http.client
+import json
 import os
 import re
 import tempfile
@@ -45,6 +46,7 @@ from tqdm.auto import tqdm
 RESULT_COLUMNS = ["url", "file", "status", "reason"]
 ERROR_LOG = "download.error.log"
 MANIFEST = "download.manifest.csv"
+CREDITS = "credits.csv"  # where an image came from and its licence (`met.met_portraits`)
 USER_AGENT = "toonemo-dataset-builder/0.1 (course project; one request per host per second)"
 
 # HTTP statuses worth retrying: the server may answer differently a moment later.
@@ -154,7 +156,7 @@ class Fetcher:
         self._last_request: dict[str, float] = {}
 
     def get(self, url: str, accept: str = "image") -> Response:
-        """Fetch `url`; `accept` is "image" (checked by type and magic bytes) or "html"."""
+        """Fetch `url`; `accept` is "image" (checked by type and magic bytes), "html" or "json" (parsed: `get_json`)."""
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchError(f"not an http(s) URL: {url[:80]}")
         for attempt in range(self.retries + 1):
@@ -220,11 +222,22 @@ class Fetcher:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def get_json(self, url: str):
+        """The JSON document at `url` (an API's answer), parsed; FetchError when it is not JSON."""
+        response = self.get(url, accept="json")
+        try:
+            return json.loads(response.data.decode(response.charset or "utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise FetchError(f"not JSON: content starts with {response.data[:12]!r}") from None
+
 
 def _check_content_type(content_type: str, accept: str) -> None:
     if accept == "html":
         if content_type not in ("text/html", "application/xhtml+xml"):
             raise FetchError(f"not an HTML page: content-type {content_type}")
+    elif accept == "json":
+        if content_type in ("text/html", "application/xhtml+xml") or content_type.startswith("image/"):
+            raise FetchError(f"not JSON: content-type {content_type}")  # a login or error page, a picture
     elif not (content_type.startswith("image/") or content_type in ("application/octet-stream", "binary/octet-stream")):
         # text/html, text/plain, JSON...: a page or an error message, not a picture.
         raise FetchError(f"not an image: content-type {content_type}")

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ..faces.detect import largest_face
 from ..images import DEFAULT_MAX_PIXELS, ImageError, read_image, to_gray, write_image
-from .crawl import ERROR_LOG, MANIFEST
+from .crawl import CREDITS, ERROR_LOG, MANIFEST
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 DECISION_COLUMNS = ["file", "kept", "reason", "width", "height", "hash"]
@@ -99,7 +99,7 @@ def list_files(folder) -> list[Path]:
         raise FileNotFoundError(f"no such folder: {folder}")
     files = sorted(
         p for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.name not in (ERROR_LOG, MANIFEST)
+        if p.is_file() and not p.name.startswith(".") and p.name not in (ERROR_LOG, MANIFEST, CREDITS)
     )
     if not files:
         raise ValueError(f"the folder {folder} has no files to curate")

@@ -243,7 +243,7 @@ RESNET_RECIPE = TrainConfig(architecture="resnet", blocks=4, width=16, resolutio
                             patience=10_000, label_smoothing=0.1, l2=0.0, dropout=0.2, optimizer="sgd",
                             weight_decay=5e-4, random_erasing=0.5, mixup=0.2)
 # A second, independent recogniser for checks that must not be circular (the expression
-# directions of `toonemo_lib.expressions` are fitted with the shipped model and judged with
+# directions of `toonemo_lib.toonify.expressions` are fitted with the shipped model and judged with
 # this one): another architecture, resolution (32x32, the shipped generators' size) and seed.
 SECOND_RECIPE = TrainConfig(architecture="resnet", blocks=3, width=8, resolution=32, batch_size=64,
                             online_augment=True, epochs=16, learning_rate=2e-3, schedule="cosine",

@@ -221,7 +221,7 @@ class MetricSuite:
             elif kind not in self.extractors:
                 # The emotion model sits beside this package, not below it (ARCHITECTURE.md, "Floors").
                 raise ValueError(f"{self.metric_ids} needs the emotion stand-in: pass extractors="
-                                 "{'emotion': toonemo_lib.emotion_features.EmotionFeatures()}")
+                                 "{'emotion': toonemo_lib.quality.emotion_features.EmotionFeatures()}")
         self._real = {}  # kind -> (features, mu, sigma), computed on first call
 
     @property

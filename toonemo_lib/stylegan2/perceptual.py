@@ -8,7 +8,7 @@ relu3_3, relu4_3 and relu5_3: each map is unit-normalised along channels, the sq
 difference is weighted per channel by the learned linear layer ("lin"), averaged over
 space and summed over the five layers.  It needs two cached files of the manifest
 (``data/manifests/artefacts.json``): ``vgg16-notop`` (Keras' ImageNet VGG16 weights) and
-``lpips-vgg-lin`` (the LPIPS ``vgg.pth``, read here without PyTorch by `read_torch_state_dict`).
+``lpips-vgg-lin`` (the LPIPS ``vgg.pth``, read here without PyTorch by `torch_weights.read_torch_state_dict`).
 
 Note on inputs: LPIPS maps [-1, 1] images to torchvision's ImageNet normalisation before
 *torchvision's* VGG16.  Keras' VGG16 weights are the original Caffe ones, which expect
@@ -23,15 +23,13 @@ stand-in and is never called LPIPS.
 
 from __future__ import annotations
 
-import io
-import pickle
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from ..torch_weights import read_torch_state_dict
 from ..unreadable import UnreadableFile, UnreadableFileWarning, read_or_report
 
 LPIPS_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
@@ -120,132 +118,6 @@ class LPIPSDistance(PerceptualDistance):
             xb = xb / (tf.sqrt(tf.reduce_sum(tf.square(xb), axis=-1, keepdims=True)) + 1e-10)
             total += tf.reduce_mean(tf.reduce_sum(tf.square(xa - xb) * w, axis=-1), axis=[1, 2])
         return total
-
-
-# --------------------------------------------------------------------------- .pth reading
-
-class _Storage:
-    """A torch storage as the pickle names it: dtype + the raw bytes read later."""
-
-    def __init__(self, dtype, key, numel):
-        self.dtype, self.key, self.numel, self.array = dtype, key, numel, None
-
-
-_STORAGE_DTYPES = {
-    "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
-    "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
-    "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_,
-}
-
-
-class _TensorRef:
-    """A tensor as the pickle describes it; its bytes may come after the pickle (legacy format)."""
-
-    def __init__(self, storage, offset, size, stride):
-        self.storage, self.offset, self.size, self.stride = storage, offset, tuple(size), tuple(stride)
-
-    def array(self) -> np.ndarray:
-        data = self.storage.array
-        return np.lib.stride_tricks.as_strided(
-            data[self.offset:], shape=self.size, strides=tuple(s * data.itemsize for s in self.stride)).copy()
-
-
-def _rebuild_tensor(storage, offset, size, stride, *_):
-    return _TensorRef(storage, offset, size, stride)
-
-
-def _rebuild_parameter(data, *_):
-    return data
-
-
-def _arrays(state) -> dict:
-    return {name: value.array() if isinstance(value, _TensorRef) else value for name, value in state.items()}
-
-
-class _TorchUnpickler(pickle.Unpickler):
-    """Allows only what a state dict of plain tensors needs; storages come from `load_storage`."""
-
-    def __init__(self, file, load_storage):
-        super().__init__(file)
-        self._load_storage = load_storage
-
-    def find_class(self, module, name):
-        if (module, name) == ("collections", "OrderedDict"):
-            from collections import OrderedDict
-            return OrderedDict
-        if module == "torch._utils" and name in ("_rebuild_tensor_v2", "_rebuild_tensor"):  # torch >= 0.4, older
-            return _rebuild_tensor
-        if module == "torch._utils" and name == "_rebuild_parameter":
-            return _rebuild_parameter
-        if module == "torch" and name in _STORAGE_DTYPES:
-            return _STORAGE_DTYPES[name]
-        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a weights file")
-
-    def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and pid and pid[0] == "storage"):
-            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
-        _, dtype, key, _location, numel = pid[:5]
-        if len(pid) > 5 and pid[5] is not None:  # the legacy format's storage views
-            raise pickle.UnpicklingError("storage views are not supported in a weights file")
-        return self._load_storage(dtype, str(key), int(numel))
-
-
-# torch.save's magic number at the start of the legacy (non-zip) format, torch < 1.6.
-LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-
-
-def read_torch_state_dict(path):
-    """A PyTorch ``.pth`` state dict as {name: numpy array}, without torch.
-
-    Both of torch.save's formats are read.  The zip format (torch >= 1.6) holds
-    ``<root>/data.pkl`` and one raw little-endian file ``<root>/data/<key>`` per storage.
-    The legacy format (LPIPS' own ``vgg.pth`` is one) is a stream: pickled magic number,
-    protocol version and system info, the pickled dict, the pickled list of storage keys,
-    then per storage an int64 element count and its raw bytes.  In both, tensors are
-    ``torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)`` calls (or the
-    older ``_rebuild_tensor`` of LPIPS' file) with storages as persistent ids ``("storage", torch.FloatStorage, key, location, numel)``;
-    only those globals are accepted.
-    """
-    path = Path(path)
-    if zipfile.is_zipfile(path):
-        return _read_zip_pth(path)
-    with open(path, "rb") as f:
-        try:
-            magic = _TorchUnpickler(f, None).load()
-        except Exception:
-            magic = None
-        if magic != LEGACY_MAGIC:
-            raise ValueError(f"{path} is not a PyTorch .pth file (neither a zip nor torch's legacy format)")
-        _TorchUnpickler(f, None).load()  # protocol version
-        _TorchUnpickler(f, None).load()  # system info: byte order, type sizes
-        storages = {}
-
-        def load_storage(dtype, key, numel):
-            return storages.setdefault(key, _Storage(dtype, key, numel))
-
-        state = _TorchUnpickler(f, load_storage).load()
-        for key in _TorchUnpickler(f, None).load():
-            storage = storages[str(key)]
-            count = int(np.frombuffer(f.read(8), "<i8")[0])
-            dtype = np.dtype(storage.dtype).newbyteorder("<")
-            storage.array = np.frombuffer(f.read(count * dtype.itemsize), dtype)
-    return _arrays(state)
-
-
-def _read_zip_pth(path: Path) -> dict:
-    with zipfile.ZipFile(path) as zf:
-        pkl = [n for n in zf.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
-        if not pkl:
-            raise ValueError(f"{path}: no data.pkl in the archive")
-        root = pkl[0][:-len("data.pkl")]
-
-        def load_storage(dtype, key, numel):
-            storage = _Storage(dtype, key, numel)
-            raw = zf.read(f"{root}data/{key}")
-            storage.array = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))[:numel]
-            return storage
-
-        return _arrays(_TorchUnpickler(io.BytesIO(zf.read(pkl[0])), load_storage).load())
 
 
 def lpips_lin_weights(state_dict):

@@ -68,7 +68,7 @@ def train(spec: RunSpec, out, *, session: TrainingSession | None = None, extract
     (weights only: optimizer state, pl_mean, p and the counters start afresh, as NVIDIA's
     code does); `spec.warm_start` from a smaller trained pair (`Trainer.warm_start`).
     `spec.metrics` are ids of `metrics.METRICS`, computed at each snapshot into `log.csv`; the
-    emotion stand-ins need `extractors` (`toonemo_lib.emotion_features.metric_extractors`).
+    emotion stand-ins need `extractors` (`toonemo_lib.quality.emotion_features.metric_extractors`).
     `spec.carry` is a folder that keeps the run between sessions (`carry_run`): the run
     continues from it when it is ahead of `out`, and it is refreshed at every snapshot.
     `session` keeps the compiled trainer for the next call (`TrainingSession`).

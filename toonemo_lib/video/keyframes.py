@@ -37,7 +37,7 @@ from scipy.ndimage import gaussian_filter1d
 from ..config import VideoSettings
 from ..faces.align import align_to_quad, quad_from_box, quad_from_eyes_mouth
 from ..faces.blazeface import Face, KEYPOINTS
-from ..toonify import Toonifier
+from ..toonify.toonifier import Toonifier
 from .streams import read_frames
 
 CENTRE_SIGMA, AXIS_SIGMA = 1.0, 3.0  # STIT's smoothing of the quads, in frames
@@ -126,7 +126,7 @@ class Keyframes:
 
 
 class VideoToonifier(Toonifier):
-    """Keyframe Toonify (see the module docstring): a `toonify.Toonifier` with a keyframe schedule.
+    """Keyframe Toonify (see the module docstring): a `toonify.toonifier.Toonifier` with a keyframe schedule.
 
     every           a keyframe every this many frames (the seed: 10)
     steps           projection steps of a cold start (the first keyframe, or after a gap)
@@ -213,10 +213,10 @@ def profile_toonifier(settings: VideoSettings, *, base_pickle=None, toon_pickle=
 
     With ``base_pickle`` and ``toon_pickle`` (official StyleGAN2 pickles: the face model and
     the toon model blended from it) those are used as they are; otherwise
-    `toon_models.toonify_models` gives the cartoon and face models (the course's shipped 32x32
+    `toonify.models.toonify_models` gives the cartoon and face models (the course's shipped 32x32
     pair unless ``settings.use_ffhq``), blended at ``settings.blend_resolution``.
     """
-    from ..toon_models import toon_pair
+    from ..toonify.models import toon_pair
 
     pair = toon_pair(settings.use_ffhq, settings.blend_resolution, settings.generator_resolution,
                      base_pickle, toon_pickle)

@@ -5,7 +5,7 @@ import pytest
 
 from toonemo_lib.config import EMOTIONS
 from toonemo_lib.datasets.samples import load_sample
-from toonemo_lib.generator_quality import (
+from toonemo_lib.quality.generators import (
     VARIETY_FEATURES,
     expression_mix,
     haar_face_share,
@@ -94,7 +94,7 @@ def test_laplacian_sharpness_ranks_a_blurred_set_below_the_original():
     import cv2
 
     from toonemo_lib.datasets.synthetic import synthetic_faces
-    from toonemo_lib.generator_quality import laplacian_sharpness
+    from toonemo_lib.quality.generators import laplacian_sharpness
 
     faces, _ = synthetic_faces(20, size=64, seed=2)
     blurred = np.stack([cv2.GaussianBlur(face, (0, 0), 1.5) for face in faces])
@@ -105,7 +105,7 @@ def test_laplacian_sharpness_ranks_a_blurred_set_below_the_original():
 
 
 def test_mix_distance_is_total_variation():
-    from toonemo_lib.generator_quality import mix_distance
+    from toonemo_lib.quality.generators import mix_distance
 
     a = {"Happy": 0.5, "Sad": 0.5, "Angry": 0.0}
     assert mix_distance(a, a) == 0

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from toonemo_lib.config import EMOTIONS
-from toonemo_lib.expressions import (ExpressionDirections, choose_layers, condition_on, directions_path,
+from toonemo_lib.toonify.expressions import (ExpressionDirections, choose_layers, condition_on, directions_path,
                                      edit_expression, expression_index, expression_mask, fit_direction,
                                      fit_expression_directions, generator_fingerprint, identity_distance,
                                      mapped_latents, render, resolution_blocks)
@@ -253,7 +253,7 @@ def test_detect_framing_classifies_the_found_face_as_the_recogniser_does(labelle
     import cv2
 
     from toonemo_lib.datasets.samples import load_sample
-    from toonemo_lib.expressions import classify_generated
+    from toonemo_lib.toonify.expressions import classify_generated
 
     photo = cv2.resize(load_sample("faces/astronaut.png"), (256, 256), interpolation=cv2.INTER_AREA)
     blank = np.full_like(photo, 128)  # no face: the whole image is classified

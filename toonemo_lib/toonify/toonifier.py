@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .faces.align import AlignedFace, align_best, paste_back
-from .stylegan2.generate import generator_to_uint8
-from .stylegan2.networks import Generator
-from .stylegan2.project import ProjectionResult, project
+from ..faces.align import AlignedFace, align_best, paste_back
+from ..stylegan2.generate import generator_to_uint8
+from ..stylegan2.networks import Generator
+from ..stylegan2.project import ProjectionResult, project
 
 NOISE_CHOICES = ("const", "projected")
 
@@ -121,7 +121,7 @@ class Toonifier:
     def __init__(self, base_G, toon_G, *, steps: int = 1000, warm_steps: int = 50, warm_learning_rate: float = 0.1,
                  space: str = "w+", distance=None, w_stats=None, w_avg_samples: int = 10000, noise: str = "const",
                  feather: float = 0.1, seed: int = 0, compiled: bool = False):
-        from .stylegan2.project import w_statistics
+        from ..stylegan2.project import w_statistics
 
         check_generators(base_G, toon_G)
         if noise not in NOISE_CHOICES:
@@ -230,7 +230,7 @@ def max_abs_difference(a, b) -> float:
 
 def hard_switch_parents(blended, structure_G, texture_G, resolution: int, level: int = 0) -> dict[str, str]:
     """Which parent each variable of a hard-switch blend equals exactly: 'structure', 'texture' or 'neither'."""
-    from .stylegan2.blend import blend_weights
+    from ..stylegan2.blend import blend_weights
 
     weights = blend_weights(structure_G, resolution, level)
     vb, vs, vt = blended.tf1_variables(), structure_G.tf1_variables(), texture_G.tf1_variables()

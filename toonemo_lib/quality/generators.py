@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .config import EMOTIONS
+from ..config import EMOTIONS
 
 HAAR_SIDE = 128
 HAAR_PAD = 0.25
@@ -36,7 +36,7 @@ VARIETY_FEATURES = ("thumbnail_rms", "hog_grey64")
 
 def sample_faces(G, n: int, truncation_psi: float = 1.0, seed: int = 0, batch_size: int = 100) -> np.ndarray:
     """`n` uint8 RGB faces of G (const noise) from the seeds ``seed .. seed + n - 1``."""
-    from .stylegan2.generate import generate_images
+    from ..stylegan2.generate import generate_images
 
     return generate_images(G, range(seed, seed + n), truncation_psi, batch_size=batch_size)
 
@@ -51,7 +51,7 @@ def _as_haar_input(face: np.ndarray, side: int, pad: float) -> np.ndarray:
 def haar_face_share(faces, side: int = HAAR_SIDE, pad: float = HAAR_PAD) -> float:
     """Share of `faces` (uint8, (N, H, W) grey or (N, H, W, 3) RGB) in which the default
     Haar cascade, at OpenCV's default settings, finds at least one face."""
-    from .faces.detect import FACE_CASCADE, load_cascade
+    from ..faces.detect import FACE_CASCADE, load_cascade
 
     faces = np.asarray(faces)
     if faces.ndim not in (3, 4) or len(faces) == 0 or faces.dtype != np.uint8:
@@ -64,7 +64,7 @@ def haar_face_share(faces, side: int = HAAR_SIDE, pad: float = HAAR_PAD) -> floa
 
 def expression_mix(faces, recognizer=None) -> pd.Series:
     """The recogniser's class shares (argmax of its probabilities) over `faces`, in `EMOTIONS` order."""
-    from .emotion.recognize import EmotionRecognizer
+    from ..emotion.recognize import EmotionRecognizer
 
     recognizer = recognizer or EmotionRecognizer()
     probs = np.concatenate([recognizer.classify(faces[i:i + 256]) for i in range(0, len(faces), 256)])
@@ -95,9 +95,9 @@ def quality_table(G, real_faces, n: int = 1000, truncations=(1.0, 0.7), seed: in
                   recognizer=None, real_name: str = "real FER2013") -> pd.DataFrame:
     """One row for the real faces and one per truncation: Haar share, its ratio to the
     real share, the Fréchet emotion-feature distance, and the expression mix."""
-    from .emotion.recognize import EmotionRecognizer
+    from ..emotion.recognize import EmotionRecognizer
     from .emotion_features import EmotionFeatures
-    from .stylegan2.metrics import feature_statistics, frechet_distance
+    from ..stylegan2.metrics import feature_statistics, frechet_distance
 
     recognizer = recognizer or EmotionRecognizer()
     features = EmotionFeatures()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .stylegan2.networks import Generator
+from ..stylegan2.networks import Generator
 
 
 @dataclass
@@ -38,8 +38,8 @@ class ToonifyModels:
 
 def small_models(resolution: int = 32, structure_seed: int = 1, texture_seed: int = 0) -> ToonifyModels:
     """Two small untrained generators (and a discriminator) standing in for the cartoon and FFHQ models."""
-    from .stylegan2.demo import tiny_generator
-    from .stylegan2.networks import Discriminator
+    from ..stylegan2.demo import tiny_generator
+    from ..stylegan2.networks import Discriminator
 
     structure = tiny_generator(resolution, seed=structure_seed)
     texture = tiny_generator(resolution, seed=texture_seed)
@@ -57,8 +57,8 @@ def shipped_models() -> ToonifyModels:
     """The course's own small pair (`stylegan2.shipped`): the cartoon model fine-tuned from the
     face model trained on FER2013, 32x32.  Only their G_ema ships, so the discriminator
     exported with a blend is a fresh one of the same architecture."""
-    from .stylegan2.networks import Discriminator
-    from .stylegan2.shipped import load_shipped_generator
+    from ..stylegan2.networks import Discriminator
+    from ..stylegan2.shipped import load_shipped_generator
 
     cartoon, faces = load_shipped_generator("cartoons"), load_shipped_generator("faces")
     config = cartoon.get_config()
@@ -100,7 +100,7 @@ def toonify_models(use_ffhq: bool = False, toon_pickle: str = "", resolution: in
 def _real_models(toon_pickle: str, download: bool) -> ToonifyModels:
     from pathlib import Path
 
-    from .download import fetch_artefact
+    from ..download import fetch_artefact
 
     if toon_pickle:
         toon_path = Path(toon_pickle).expanduser()
@@ -128,8 +128,8 @@ def _real_models(toon_pickle: str, download: bool) -> ToonifyModels:
 
 
 def _pair_with_ffhq(toon_path, said: str, download: bool) -> ToonifyModels:
-    from .download import fetch_artefact
-    from .stylegan2.blend import check_same_architecture
+    from ..download import fetch_artefact
+    from ..stylegan2.blend import check_same_architecture
 
     cartoon, ffhq = _load(toon_path), _load(fetch_artefact("stylegan2-ffhq-config-f", download=download))
     check_same_architecture(cartoon.Gs, ffhq.Gs)
@@ -139,7 +139,7 @@ def _pair_with_ffhq(toon_path, said: str, download: bool) -> ToonifyModels:
 
 
 def _load(path):
-    from .stylegan2.official import load_official_pickle
+    from ..stylegan2.official import load_official_pickle
 
     return load_official_pickle(path)
 
@@ -163,12 +163,12 @@ def toon_pair(use_ffhq: bool, blend_resolution: int, generator_resolution: int =
     blended at `blend_resolution` (at most the models' resolution)."""
     from pathlib import Path
 
-    from .stylegan2.blend import blend_generators
+    from ..stylegan2.blend import blend_generators
 
     if (base_pickle is None) != (toon_pickle is None):
         raise ValueError("the base and toon pickles go together: the face model and the toon model blended from it")
     if base_pickle is not None:
-        from .stylegan2.official import load_official_pickle
+        from ..stylegan2.official import load_official_pickle
 
         return ToonPair(load_official_pickle(base_pickle).Gs, load_official_pickle(toon_pickle).Gs,
                         f"{Path(base_pickle).name} (face) and {Path(toon_pickle).name} (toon)", True, "pickles")

@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import EMOTIONS, ToonifySettings
-from .unreadable import read_cached, read_or_report
+from ..config import EMOTIONS, ToonifySettings
+from ..unreadable import read_cached, read_or_report
 
 DIRECTIONS_SUFFIX = ".expressions.npz"
 # Where eyes and mouth sit in a FER2013-framed face (the shipped generators' framing), as
@@ -73,7 +73,7 @@ def resolution_blocks(num_ws: int) -> list[tuple[str, int, int]]:
 
 def render(G, w_plus, batch_size: int = 100) -> np.ndarray:
     """uint8 images of G for (N, num_ws, w_dim) latents, with G's constant noise."""
-    from .stylegan2.generate import generator_to_uint8
+    from ..stylegan2.generate import generator_to_uint8
 
     w_plus = np.asarray(w_plus, np.float32)
     return np.concatenate([generator_to_uint8(np.asarray(G.synthesis(w_plus[i:i + batch_size], noise_mode="const")))
@@ -245,7 +245,7 @@ class ExpressionDirections:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no expression directions at {path}: fit them with "
-                                    "toonemo_lib.expressions.fit_expression_directions (or load_or_fit_directions)")
+                                    "toonemo_lib.toonify.expressions.fit_expression_directions (or load_or_fit_directions)")
         if not zipfile.is_zipfile(path):
             raise ValueError(f"{path} is not an expression-directions file (an .npz written by ExpressionDirections.save)")
 
@@ -305,7 +305,7 @@ def edit_expression(w_plus, expression, strength: float, directions: ExpressionD
 
 def mapped_latents(G, seeds, truncation_psi: float = 1.0) -> np.ndarray:
     """(N, num_ws, w_dim) W+ latents of G for integer seeds."""
-    from .stylegan2.generate import z_from_seeds
+    from ..stylegan2.generate import z_from_seeds
 
     return np.asarray(G.mapping(z_from_seeds(list(seeds), G.latent_size), truncation_psi=truncation_psi))
 
@@ -353,7 +353,7 @@ def fit_expression_directions(G, recognizer=None, *, samples: int = 4000, seed: 
                               progress: bool = True) -> ExpressionDirections:
     """Label `samples` faces of G with `recognizer`, fit a direction per expression, and choose the
     W+ rows to edit on `layer_samples` other latents (unless `layers` is given)."""
-    from .emotion.recognize import EmotionRecognizer
+    from ..emotion.recognize import EmotionRecognizer
 
     recognizer = recognizer or EmotionRecognizer()
     labelled = sample_expressions(G, samples, recognizer, seed=seed, truncation_psi=truncation_psi,
@@ -479,12 +479,12 @@ class ExpressionModels:
 
 
 def expression_models(settings: ToonifySettings, base_pickle=None, toon_pickle=None) -> ExpressionModels:
-    """The generators of a profile's settings (`config.EmojiSettings`) (or two official pickles, `toon_models.toon_pair`)
+    """The generators of a profile's settings (`config.EmojiSettings`) (or two official pickles, `models.toon_pair`)
     and the file of the face model's directions: the shipped one beside the course's face model,
     else a file in the cache named after the model."""
-    from .config import cache_dir
-    from .stylegan2.shipped import shipped_path
-    from .toon_models import toon_pair
+    from ..config import cache_dir
+    from ..stylegan2.shipped import shipped_path
+    from .models import toon_pair
 
     pair = toon_pair(settings.use_ffhq, settings.blend_resolution, settings.generator_resolution,
                      base_pickle, toon_pickle)
@@ -515,13 +515,13 @@ class EmojiSet:
 def personal_emoji_set(photo, base_G, toon_G, directions: ExpressionDirections, *, strength: float = 2.0,
                        steps: int = 200, w_stats=None, size: int = 128, cut_side: int = 256, seed: int = 0,
                        progress: bool = True) -> EmojiSet:
-    """Your toon in seven expressions: align and project `photo` into `base_G` (`toonify.Toonifier`),
+    """Your toon in seven expressions: align and project `photo` into `base_G` (`toonifier.Toonifier`),
     move the latent along each expression's direction, draw it with `toon_G` and cut the
     face out of its background (`faces.emoji.personal_emoji`) as a `size`-px RGBA emoji."""
     import cv2
 
-    from .faces.emoji import personal_emoji
-    from .toonify import Toonifier
+    from ..faces.emoji import personal_emoji
+    from .toonifier import Toonifier
 
     if directions.w_dim != base_G.w_dim:
         raise ValueError(f"the directions are {directions.w_dim}-d but the generator's w is {base_G.w_dim}-d: "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .stylegan2.metrics import FeatureExtractor
+from ..stylegan2.metrics import FeatureExtractor
 
 
 def emotion_feature_layer(model):
@@ -39,7 +39,7 @@ class EmotionFeatures(FeatureExtractor):
     is_stand_in = True
 
     def __init__(self, model_path=None, *, batch_size=32):
-        from .emotion.classifier import SHIPPED_MODEL, _check_model_file
+        from ..emotion.classifier import SHIPPED_MODEL, _check_model_file
 
         super().__init__(batch_size)
         self.model_path = Path(model_path or SHIPPED_MODEL)
@@ -48,13 +48,13 @@ class EmotionFeatures(FeatureExtractor):
     def _build(self):
         import keras
 
-        from .emotion.classifier import _load_model
+        from ..emotion.classifier import _load_model
 
         classifier = _load_model(self.model_path)
         return keras.Model(classifier.inputs, emotion_feature_layer(classifier).input)
 
     def _features(self, batch):
-        from .emotion.pipeline import preprocess_faces
+        from ..emotion.pipeline import preprocess_faces
 
         side = self.model.input_shape[1]
         f = self._predict(preprocess_faces(batch, resolution=side))
