@@ -22,8 +22,8 @@ import pandas as pd
 
 from toonemo_lib.cpu import describe_cpu  # (the package's TensorFlow settings before TensorFlow loads)
 from toonemo_lib.emotion.recognize import SECOND_MODEL, EmotionRecognizer
-from toonemo_lib.toonify.expressions import (ExpressionDirections, directions_path, edit_report, fit_expression_directions,
-                                     mapped_latents, strength_sweep)
+from toonemo_lib.toonify.expressions import (ExpressionDirections, directions_path, edit_report,
+                                             fit_expression_directions, mapped_latents, strength_sweep)
 from toonemo_lib.stylegan2.shipped import load_shipped_generator, shipped_path
 
 

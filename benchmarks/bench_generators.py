@@ -46,8 +46,8 @@ from toonemo_lib.datasets.fer2013 import load_fer2013, require_fer2013  # noqa: 
 from toonemo_lib.datasets.synthetic import synthetic_faces  # noqa: E402
 from toonemo_lib.config import EMOTIONS  # noqa: E402
 from toonemo_lib.datasets.fer2013 import generator_faces  # noqa: E402
-from toonemo_lib.quality.generators import (expression_mix, laplacian_sharpness, mean_pairwise_distance,  # noqa: E402
-                                           mix_distance, quality_table, sample_faces)
+from toonemo_lib.quality.generators import (expression_mix, laplacian_sharpness,  # noqa: E402
+                                            mean_pairwise_distance, mix_distance, quality_table, sample_faces)
 from toonemo_lib.stylegan2.snapshot import load_snapshot  # noqa: E402
 from toonemo_lib.stylegan2.shipped import load_shipped_generator, shipped_path  # noqa: E402
 from toonemo_lib.plots import image_grid, plot_training_log  # noqa: E402

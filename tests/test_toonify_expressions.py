@@ -8,9 +8,9 @@ import pytest
 
 from toonemo_lib.config import EMOTIONS
 from toonemo_lib.toonify.expressions import (ExpressionDirections, choose_layers, condition_on, directions_path,
-                                     edit_expression, expression_index, expression_mask, fit_direction,
-                                     fit_expression_directions, generator_fingerprint, identity_distance,
-                                     mapped_latents, render, resolution_blocks)
+                                             edit_expression, expression_index, expression_mask, fit_direction,
+                                             fit_expression_directions, generator_fingerprint, identity_distance,
+                                             mapped_latents, render, resolution_blocks)
 
 
 def known_directions(w_dim=8, layers=(0, 4)) -> ExpressionDirections:
