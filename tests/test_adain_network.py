@@ -9,10 +9,11 @@ ceil_mode, nearest upsampling.
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
-from torch_files import place_adain_stand_ins, random_adain_state, write_state_dict
 
 from toonemo_lib.lessons.adain_network import (DECODER_LAYERS, ENCODER_LAYERS, AdaINNetwork, load_adain_network,
                                                read_adain_weights)
+from toonemo_lib.dry_run import random_adain_state
+from toonemo_lib.torch_weights import write_torch_state_dict
 from toonemo_lib.unreadable import UnreadableFile
 
 
@@ -38,8 +39,12 @@ def torch_reference(x, layers, state):
 
 @pytest.fixture(scope="module")
 def stand_ins(tmp_path_factory):
+    """Random weights of the real shapes in the two files, where the manifest's cache keeps them."""
     folder = tmp_path_factory.mktemp("cache")
-    encoder, decoder = place_adain_stand_ins(folder)
+    (folder / "adain").mkdir()
+    encoder, decoder = random_adain_state(ENCODER_LAYERS, 0), random_adain_state(DECODER_LAYERS, 1)
+    write_torch_state_dict(folder / "adain" / "vgg_normalised.pth", encoder)
+    write_torch_state_dict(folder / "adain" / "decoder.pth", decoder)
     return folder, encoder, decoder
 
 
@@ -101,8 +106,8 @@ def test_loading_from_the_cache_and_what_a_missing_or_wrong_file_says(stand_ins,
     assert str(tmp_path / "adain") in str(missing.value)
 
     (tmp_path / "adain").mkdir()
-    write_state_dict(tmp_path / "adain" / "vgg_normalised.pth", {"lin0.model.1.weight": np.ones((1, 64, 1, 1))})
-    write_state_dict(tmp_path / "adain" / "decoder.pth", random_adain_state(DECODER_LAYERS, 1))
+    write_torch_state_dict(tmp_path / "adain" / "vgg_normalised.pth", {"lin0.model.1.weight": np.ones((1, 64, 1, 1))})
+    write_torch_state_dict(tmp_path / "adain" / "decoder.pth", random_adain_state(DECODER_LAYERS, 1))
     with pytest.raises(ValueError, match="not the AdaIN encoder file"):
         load_adain_network()
     (tmp_path / "adain" / "decoder.pth").write_bytes(b"<html>rate limited</html>")

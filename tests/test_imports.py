@@ -137,7 +137,7 @@ FLOORS = {
     "download": 0, "environment": 0, "plots": 0, "uploads": 0, "torch_weights": 0, "lessons": 0,
     "faces": 1, "datasets": 1, "stylegan2": 1, "emotion": 1,
     "toonify": 2, "quality": 2,
-    "video": 3, "cli": 3, "course": 3,
+    "video": 3, "cli": 3, "course": 3, "dry_run": 3,
 }
 
 

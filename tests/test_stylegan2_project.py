@@ -4,13 +4,13 @@ import math
 
 import numpy as np
 import pytest
-from torch_files import write_fake_pth
 
 from toonemo_lib.stylegan2.demo import tiny_generator
 from toonemo_lib.stylegan2.perceptual import STAND_IN_NAME, StandInDistance, perceptual_distance
 from toonemo_lib.stylegan2.project import (latent_noise_scale, learning_rate, noise_regularization,
                                            normalize_noise, prepare_target, project, render,
                                            w_statistics)
+from toonemo_lib.torch_weights import write_torch_tensors
 
 STEPS = 150
 
@@ -239,7 +239,7 @@ def test_lpips_is_used_when_its_files_are_cached(tmp_path, monkeypatch, G, stats
         legacy_h5_format.save_weights_to_hdf5_group(f, vgg)
     lin = {f"lin{i}.model.1.weight": (np.full(c, 0.05, np.float32), 0, (1, c, 1, 1), (c, 1, 1, 1))
            for i, c in enumerate((64, 128, 256, 512, 512))}
-    write_fake_pth(lin_path, lin, legacy=True)
+    write_torch_tensors(lin_path, lin, legacy=True)
 
     distance = perceptual_distance()
     assert distance.is_lpips and distance.name.startswith("LPIPS")

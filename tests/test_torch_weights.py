@@ -5,10 +5,9 @@ import pickle
 
 import numpy as np
 import pytest
-from torch_files import write_fake_pth
 
 from toonemo_lib.stylegan2.perceptual import lpips_lin_weights
-from toonemo_lib.torch_weights import read_torch_state_dict
+from toonemo_lib.torch_weights import read_torch_state_dict, write_torch_tensors
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
@@ -20,7 +19,7 @@ def test_read_torch_state_dict_without_torch(tmp_path, legacy):
     tensors = {"plain": (a, 0, (2, 3), (3, 1)),          # row-major [[0,1,2],[3,4,5]]
                "transposed": (a, 0, (3, 2), (1, 3)),     # a view with strides
                "offset": (a, 2, (2,), (1,)), **lin}
-    state = read_torch_state_dict(write_fake_pth(tmp_path / "w.pth", tensors, legacy=legacy))
+    state = read_torch_state_dict(write_torch_tensors(tmp_path / "w.pth", tensors, legacy=legacy))
     np.testing.assert_array_equal(state["plain"], a.reshape(2, 3))
     np.testing.assert_array_equal(state["transposed"], a.reshape(2, 3).T)
     np.testing.assert_array_equal(state["offset"], [2, 3])
@@ -30,8 +29,8 @@ def test_read_torch_state_dict_without_torch(tmp_path, legacy):
 
 
 def test_read_torch_state_dict_refuses_other_globals(tmp_path):
-    path = write_fake_pth(tmp_path / "evil.pth", {"x": (np.zeros(2), 0, (2,), (1,))},
-                          extra_global=math.floor)
+    path = write_torch_tensors(tmp_path / "evil.pth", {"x": (np.zeros(2), 0, (2,), (1,))},
+                          extra={"evil": math.floor})
     with pytest.raises(pickle.UnpicklingError, match="math.floor"):
         read_torch_state_dict(path)
     (tmp_path / "junk.pth").write_bytes(b"\x80\x02not a pickle")

@@ -39,6 +39,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "generator_resolution": 32,  # the untrained fallback when the shipped 32x32 face model is missing
             "ffhq_generator": False,  # show NVIDIA's FFHQ generator (about 360 MB, downloaded once) instead
             "grid_seeds": 3,  # rows of the truncation and style-mixing grids
+            "layout_pairs": 16,  # pairs of faces whose mixed layouts are measured
             "modconv_size": 16,  # feature-map side in the (de)modulation experiments
         },
         "02": {
@@ -123,6 +124,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "generator_resolution": 64,
             "ffhq_generator": False,
             "grid_seeds": 4,
+            "layout_pairs": 16,
             "modconv_size": 32,
         },
         "02": {
@@ -207,6 +209,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "generator_resolution": 64,
             "ffhq_generator": True,
             "grid_seeds": 5,
+            "layout_pairs": 16,
             "modconv_size": 64,
         },
         "02": {

@@ -16,6 +16,9 @@ from typing import Iterable, Optional
 import pandas as pd
 
 from .config import NOTEBOOKS_DIR, cache_dir, get_profile
+from .dry_run import (chained_parameters, cut_settings, dry_run_active, fell_back, largest_drawing, peak_memory,
+                      record_peak_memory, stand_in_environment, write_stand_ins)
+from .records import read_records
 
 KERNEL_NAME = "toonemo-python"
 INJECTED_PARAMETERS = ("PROFILE", "OUTPUT_DIR")
@@ -78,6 +81,9 @@ def start(notebook: str, profile: str, output_dir) -> tuple[dict, Path]:
     from .environment import check_environment, quiet_tensorflow
 
     settings = get_profile(profile).settings(notebook)  # a wrong profile fails first, naming the valid ones
+    dry_run = profile == "gpu" and dry_run_active()
+    if dry_run:
+        settings = cut_settings(notebook, settings)
     if notebook[:2] in EMOTION_TRAINING_NOTEBOOKS:  # before TensorFlow loads: see cpu.py
         apply_onednn_setting(emotion_training=True)
     quiet_tensorflow()
@@ -88,8 +94,11 @@ def start(notebook: str, profile: str, output_dir) -> tuple[dict, Path]:
     keras.utils.set_random_seed(SEED)
     out_dir = Path(output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if dry_run:
+        record_peak_memory(out_dir)
     display(check_environment(profile))
-    display(pd.DataFrame([settings], index=[f"{profile} profile, notebook {notebook[:2]}"]).T.rename(columns=str))
+    title = f"{profile} profile{' (dry run: stand-ins, counts cut)' if dry_run else ''}, notebook {notebook[:2]}"
+    display(pd.DataFrame([settings], index=[title]).T.rename(columns=str))
     return settings, out_dir
 
 
@@ -315,31 +324,59 @@ def export_html(notebook: Path) -> Path:
 
 
 def run_course(profile: str, out: Path, only: Optional[Iterable[str]] = None, folder: Path = NOTEBOOKS_DIR,
-               heartbeat: Optional[float] = 60.0) -> pd.DataFrame:
-    """Execute the notebooks in order; returns the summary (notebook, status, seconds, error).
+               heartbeat: Optional[float] = 60.0, dry_run: bool = False) -> pd.DataFrame:
+    """Execute the notebooks in order into ``out/<profile>/``; returns the summary (notebook, status, seconds, error).
 
     The progress bar names the notebook running; one that runs longer than ``heartbeat``
-    seconds also prints its elapsed time and section (see ``run_notebook``).
+    seconds also prints its elapsed time and section (see ``run_notebook``).  ``dry_run``
+    (the `gpu` profile only) runs them on the stand-ins of `dry_run` into ``out/gpu-dry-run/``,
+    adds each kernel's peak memory and the largest image drawn, and writes the table there.
     """
     from tqdm.auto import tqdm
 
     get_profile(profile)
-    rows = []
+    if dry_run and profile != "gpu":
+        raise ValueError(f"a dry run is of the gpu profile, not {profile!r}")
     notebooks = find_notebooks(folder, only)
     if not notebooks:
         raise FileNotFoundError(f"no NN_*.ipynb notebooks in {folder}")
-    bar = tqdm(notebooks, desc=f"course [{profile}]", unit="notebook")
-    for notebook in bar:
-        bar.set_postfix_str(notebook.stem)
-        start = time.perf_counter()
-        try:
-            run_notebook(notebook, profile, out / profile, heartbeat=heartbeat)
-            status, error = "ok", ""
-        except Exception as err:  # one failing notebook must not hide the others' results
-            status, error = "failed", _first_line(err)
-        rows.append({"notebook": notebook.name, "status": status,
-                     "seconds": round(time.perf_counter() - start, 1), "error": error})
-    return pd.DataFrame(rows, columns=["notebook", "status", "seconds", "error"])
+    target = (out / ("gpu-dry-run" if dry_run else profile)).resolve()
+    saved = dict(os.environ)
+    rows = []
+    try:
+        if dry_run:
+            cache = (out / "dry-run-cache").resolve()  # the kernels run in the notebook folder
+            os.environ.update(stand_in_environment(cache))
+            print(f"dry run: the stand-ins are in {cache} (written once)", flush=True)
+            write_stand_ins(cache)
+        bar = tqdm(notebooks, desc=f"course [{profile}{' dry run' if dry_run else ''}]", unit="notebook")
+        for notebook in bar:
+            bar.set_postfix_str(notebook.stem)
+            start = time.perf_counter()
+            try:
+                executed = run_notebook(notebook, profile, target, heartbeat=heartbeat,
+                                        parameters=chained_parameters(notebook.name[:2], target) if dry_run else None)
+                status, error = "ok", ""
+            except Exception as err:  # one failing notebook must not hide the others' results
+                executed, status, error = None, "failed", _first_line(err)
+            row = {"notebook": notebook.name, "status": status, "seconds": round(time.perf_counter() - start, 1),
+                   "error": error}
+            if dry_run:
+                records = read_records(executed) if executed is not None else {}
+                row.update({"peak memory (MiB)": peak_memory(target / notebook.stem),
+                            "largest image": largest_drawing(records)})
+                if status == "ok" and fell_back(notebook.name, records):
+                    row.update(status="fell back", error="drew smaller images than the real models: a model was "
+                                                         "missing (see the notebook's output)")
+            rows.append(row)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    table = pd.DataFrame(rows)[["notebook", "status", "seconds", *(["peak memory (MiB)", "largest image"] if dry_run
+                                                                    else []), "error"]]
+    if dry_run:
+        table.to_csv(target / "dry_run.csv", index=False)
+    return table
 
 
 def _first_line(err: Exception) -> str:

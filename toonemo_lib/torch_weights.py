@@ -1,6 +1,7 @@
-"""PyTorch ``.pth`` state dicts read without PyTorch, and without executing code from the file.
+"""PyTorch ``.pth`` state dicts read (and written) without PyTorch, never executing code from a file.
 
     state = read_torch_state_dict("vgg.pth")     # {name: numpy array}
+    write_torch_state_dict("stand-in.pth", state)  # the legacy format, as the AdaIN release
 
 Used for the weights the course downloads in PyTorch's format: LPIPS' linear layers
 (`stylegan2.perceptual`) and the AdaIN encoder and decoder (`lessons.adain_network`).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +141,86 @@ def _read_zip_pth(path: Path) -> dict:
             return storage
 
         return _arrays(_TorchUnpickler(io.BytesIO(zf.read(pkl[0])), load_storage).load())
+
+
+# --------------------------------------------------------------------------- writing
+# Module-level stand-ins are pickled (protocol 2, as torch saves) and their GLOBAL lines
+# renamed to torch's, so the bytes are what torch.save writes for a state dict of float tensors.
+# The dry run's stand-ins of downloads (`dry_run`) and the tests of the reader use it.
+
+
+class FloatStorage:
+    pass
+
+
+def _rebuild_tensor_v2(*args):
+    raise AssertionError("only pickled, never called")
+
+
+class _StorageRef:
+    """Pickled as torch does a storage: a persistent id, its bytes go to data/<key>."""
+
+    def __init__(self, key, array):
+        self.key, self.array = key, np.asarray(array, "<f4")
+
+
+class _Tensor:
+    def __init__(self, storage, offset, size, stride):
+        self.args = (storage, offset, tuple(size), tuple(stride), False, OrderedDict())
+
+    def __reduce__(self):
+        return _rebuild_tensor_v2, self.args
+
+
+class _PthPickler(pickle.Pickler):
+    def persistent_id(self, obj):
+        if isinstance(obj, _StorageRef):  # the legacy format adds a view (None) as a sixth item
+            return ("storage", FloatStorage, obj.key, "cpu", obj.array.size, None)
+        return None
+
+
+def write_torch_tensors(path, tensors, *, legacy: bool = False, extra: dict | None = None):
+    """A ``.pth`` state dict as torch.save writes it, without torch; returns ``path``.
+
+    ``tensors``: name -> (flat float32 storage, offset, size, stride), so views and strides
+    can be written too; ``extra`` entries are pickled into the dict as they are (a test's
+    forbidden global).  ``legacy`` writes torch's pre-1.6 stream format (LPIPS' vgg.pth is one, with the older
+    ``_rebuild_tensor``) instead of the zip: magic number, protocol, system info, the
+    pickled dict, the storage keys, then per storage an int64 count and its bytes.
+    """
+    storages = [_StorageRef(str(i), t[0]) for i, t in enumerate(tensors.values())]
+    state = OrderedDict((name, _Tensor(storage, *t[1:]))
+                        for storage, (name, t) in zip(storages, tensors.items()))
+    state.update(extra or {})
+    buf = io.BytesIO()
+    _PthPickler(buf, protocol=2).dump(state)
+    data, module = buf.getvalue(), __name__.encode()
+    data = data.replace(b"c" + module + b"\n_rebuild_tensor_v2\n",
+                        b"ctorch._utils\n_rebuild_tensor_v2\n")
+    data = data.replace(b"c" + module + b"\nFloatStorage\n", b"ctorch\nFloatStorage\n")
+    assert module not in data
+    if legacy:
+        data = data.replace(b"ctorch._utils\n_rebuild_tensor_v2\n", b"ctorch._utils\n_rebuild_tensor\n")
+        with open(path, "wb") as f:
+            for header in (LEGACY_MAGIC, 1001, {"protocol_version": 1001, "little_endian": True}):
+                pickle.dump(header, f, protocol=2)
+            f.write(data)
+            pickle.dump([storage.key for storage in storages], f, protocol=2)
+            for storage in storages:
+                f.write(np.int64(storage.array.size).astype("<i8").tobytes() + storage.array.tobytes())
+        return path
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("archive/data.pkl", data)
+        for storage in storages:
+            zf.writestr(f"archive/data/{storage.key}", storage.array.tobytes())
+    return path
+
+
+def write_torch_state_dict(path, arrays, *, legacy: bool = True):
+    """``arrays``: name -> numpy array, each written as a contiguous float32 tensor."""
+    tensors = {}
+    for name, array in arrays.items():
+        array = np.ascontiguousarray(array, np.float32)
+        strides = tuple(int(np.prod(array.shape[i + 1:])) for i in range(array.ndim))
+        tensors[name] = (array.reshape(-1), 0, array.shape, strides)
+    return write_torch_tensors(path, tensors, legacy=legacy)
