@@ -4,7 +4,9 @@
 
 Prints the mean pairwise distance (`quality.generators.mean_pairwise_distance`) of `--n`
 drawn cartoons (seeds 0..n-1, the expressions cycling) and of `--n` FER2013 PublicTest
-faces resized to the same size, under every feature of `VARIETY_FEATURES`.  A cartoon
+faces resized to the same size, under every feature of `VARIETY_FEATURES`; the cartoons
+in both framings (`draw_cartoon_face`'s "portrait" and "fer", the one the 64x64 cartoon
+model is fine-tuned on).  A cartoon
 set far less varied than the real faces gives a StyleGAN2 fine-tuned on it little
 reason to draw different faces for different latents.
 
@@ -15,6 +17,7 @@ with a message, when its file is absent.
 """
 
 import argparse
+import functools
 import importlib.util
 import sys
 import time
@@ -67,6 +70,8 @@ def main() -> None:
     sets = {}
     start = time.perf_counter()
     sets["cartoons (current drawing)"] = drawn_faces(draw_cartoon_face, args.n, args.size)
+    sets["cartoons, FER2013 framing"] = drawn_faces(functools.partial(draw_cartoon_face, framing="fer"),
+                                                    args.n, args.size)
     print(f"drew {args.n} cartoons at {args.size} px in {time.perf_counter() - start:.1f} s")
     if args.baseline:
         sets[f"cartoons ({args.baseline.name})"] = drawn_faces(load_drawing(args.baseline), args.n, args.size)

@@ -171,3 +171,19 @@ def test_mouth_coloured_pixels_of_varied_faces_are_one_mouth():
         ys, xs = np.nonzero(np.abs(face.astype(int) - np.array(MOUTH_RGB)).sum(-1) < 60)
         assert len(ys) > 20, seed
         assert np.ptp(ys) < 0.25 * SIZE and np.ptp(xs) < 0.35 * SIZE and ys.min() > 0.5 * SIZE, seed
+
+
+def test_fer_framing_puts_the_mouth_where_fer2013_has_it_and_fills_the_frame():
+    for seed in range(30):
+        portrait = draw_cartoon_face(seed % 7, SIZE, seed=seed)
+        fer = draw_cartoon_face(seed % 7, SIZE, seed=seed, framing="fer")
+        ys, xs = np.nonzero(np.abs(fer.astype(int) - np.array(MOUTH_RGB)).sum(-1) < 60)
+        assert len(ys) > 20, seed
+        # the mouth's centre near 76 % down (roll and yaw move it a little), and larger than in the portrait
+        assert 0.66 * SIZE < ys.mean() < 0.86 * SIZE and abs(xs.mean() - SIZE / 2) < 0.12 * SIZE, seed
+        portrait_ys, portrait_xs = np.nonzero(np.abs(portrait.astype(int) - np.array(MOUTH_RGB)).sum(-1) < 60)
+        assert np.ptp(xs) > 1.2 * np.ptp(portrait_xs), seed  # the face is drawn larger
+    with pytest.raises(ValueError, match="framing"):
+        draw_cartoon_face("Happy", SIZE, framing="tight")
+    faces, labels = synthetic_faces(7, size=48, framing="fer")
+    assert faces.shape == (7, 48, 48, 3) and sorted(labels) == list(range(7))

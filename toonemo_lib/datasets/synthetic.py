@@ -72,22 +72,48 @@ def emotion_index(emotion: int | str) -> int:
     return int(emotion)
 
 
-def draw_cartoon_face(emotion: int | str, size: int = 128, seed: int | None = None, vary: bool = True) -> np.ndarray:
+FRAMINGS = ("portrait", "fer")
+# FER2013's framing: the eyes about 38 % and the mouth about 76 % of the way down a face that fills the frame.
+FER_EYE_ROW, FER_MOUTH_ROW = 0.38, 0.76
+
+
+def draw_cartoon_face(emotion: int | str, size: int = 128, seed: int | None = None, vary: bool = True,
+                      framing: str = "portrait") -> np.ndarray:
     """One RGB cartoon face of the given expression; ``seed`` picks who is drawn.
 
     With ``vary=False`` the face is the canonical one: centred, upright, no accessories.
+    ``framing``: "portrait", the whole head on its background; "fer", cropped as FER2013's faces
+    are (eyes and mouth at `FER_EYE_ROW` and `FER_MOUTH_ROW`, the face filling the frame), so
+    that a model fine-tuned from a FER2013 face model keeps its layout.
     """
     if size < 16:
         raise ValueError(f"size must be at least 16 pixels, got {size}")
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing must be one of {FRAMINGS}, got {framing!r}")
     expr = EXPRESSIONS[EMOTIONS[emotion_index(emotion)]]
     look = sample_look(np.random.default_rng(seed)) if vary else canonical_look()
-    canvas = _background(look, size * SUPERSAMPLE)
+    eye_y, _, mouth_y = _feature_positions(look)
+    # the crop, in fractions of the drawing: the whole drawing, or the face as FER2013 frames it
+    side = 1.0 if framing == "portrait" else (mouth_y - eye_y) / (FER_MOUTH_ROW - FER_EYE_ROW)
+    top, left = (0.0, 0.0) if framing == "portrait" else (eye_y - FER_EYE_ROW * side, look.cx - side / 2)
+    big = int(round(size * SUPERSAMPLE / side))  # the crop is drawn at SUPERSAMPLE times the output size
+    canvas = _background(look, big)
     pen = Pen(canvas, look)
     _draw_head(pen, look)
     _draw_face(pen, look, expr)
     _draw_accessories(pen, look)
+    if framing == "fer":
+        canvas = _crop(canvas, int(round(top * big)), int(round(left * big)), size * SUPERSAMPLE)
     # RGB in, RGB out: OpenCV never sees a colour conversion here
     return cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _crop(canvas: np.ndarray, top: int, left: int, side: int) -> np.ndarray:
+    """The side x side square at (top, left), the edge pixels repeated where it leaves the canvas."""
+    pad = max(0, -top, -left, top + side - canvas.shape[0], left + side - canvas.shape[1])
+    if pad:
+        canvas = cv2.copyMakeBorder(canvas, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    return canvas[top + pad:top + pad + side, left + pad:left + pad + side]
 
 
 def cartoon_foreground(face: np.ndarray, tolerance: int = 12) -> np.ndarray:
@@ -254,9 +280,10 @@ def _draw_accessories(pen: Pen, look: Look) -> None:
 
 
 def synthetic_faces(
-    n: int, size: int = 48, grayscale: bool = False, seed: int = 0, emotions=None
+    n: int, size: int = 48, grayscale: bool = False, seed: int = 0, emotions=None, framing: str = "portrait"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` labelled faces, the expressions cycling through ``emotions`` (default: all seven).
+    """``n`` labelled faces, the expressions cycling through ``emotions`` (default: all seven), framed
+    as ``framing`` says (`draw_cartoon_face`).
 
     Returns ``(images, labels)``: uint8 ``(n, size, size, 3)`` (or ``(n, size, size)``
     when ``grayscale``) and int64 labels in FER2013's order.
@@ -267,7 +294,7 @@ def synthetic_faces(
     rng = np.random.default_rng(seed)
     labels = np.array([labels_pool[i % len(labels_pool)] for i in range(n)], np.int64)
     rng.shuffle(labels)
-    faces = [draw_cartoon_face(int(label), size, seed=int(rng.integers(2**31))) for label in labels]
+    faces = [draw_cartoon_face(int(label), size, seed=int(rng.integers(2**31)), framing=framing) for label in labels]
     images = np.stack(faces)
     if grayscale:
         images = np.stack([cv2.cvtColor(face, cv2.COLOR_RGB2GRAY) for face in faces])
