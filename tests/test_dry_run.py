@@ -13,11 +13,11 @@ import sys
 import numpy as np
 import pytest
 
-from toonemo_lib.config import NOTEBOOKS_DIR, get_profile
+from toonemo_lib.config import (DRY_RUN_CUTS, DRY_RUN_ENV, DRY_RUN_FACES, NOTEBOOKS_DIR, dry_run_settings,
+                                get_profile)
 from toonemo_lib.datasets.fer2013 import load_fer2013
-from toonemo_lib.dry_run import (CUTS, DRY_RUN_ENV, PEAK_MEMORY_FILE, STAND_IN_FACES, _adain_decoder, _adain_encoder,
-                                 _faces, _fer2013_npz, _lpips_lin, chained_parameters, cut_settings, fell_back,
-                                 largest_drawing, peak_memory)
+from toonemo_lib.dry_run import (PEAK_MEMORY_FILE, _adain_decoder, _adain_encoder, _faces, _fer2013_npz, _lpips_lin,
+                                 chained_parameters, fell_back, largest_drawing, peak_memory)
 from toonemo_lib.images import read_image
 from toonemo_lib.torch_weights import read_torch_state_dict
 
@@ -25,18 +25,31 @@ slow = pytest.mark.skipif(not os.environ.get("TOONEMO_SLOW_TESTS"),
                           reason="slow (every notebook at 1024 on a CPU); set TOONEMO_SLOW_TESTS=1 to run it")
 
 
-@pytest.mark.parametrize("notebook", sorted(CUTS))
+@pytest.mark.parametrize("notebook", sorted(DRY_RUN_CUTS))
 def test_the_cuts_name_only_gpu_settings_and_keep_the_resolutions(notebook, tmp_path, monkeypatch):
     monkeypatch.setenv("TOONEMO_HOME", str(tmp_path))
     gpu = get_profile("gpu").settings(notebook)
-    cut = cut_settings(notebook, gpu)
-    assert set(cut) == set(gpu)
+    monkeypatch.setenv(DRY_RUN_ENV, "1")
+    cut = get_profile("gpu").settings(notebook)
+    assert set(cut) == set(gpu) and cut != gpu
+    assert get_profile("smoke").settings(notebook) == get_profile("smoke").notebooks[notebook]  # gpu only
     for key in ("resolution", "image_size", "use_ffhq", "blend_resolution", "resume", "cfg", "batch"):
         assert cut.get(key) == gpu.get(key)  # the dry run is of the real sizes
     if notebook == "02":
-        assert cut["source"] == f"{tmp_path}/{STAND_IN_FACES}"
+        assert cut["source"] == f"{tmp_path}/{DRY_RUN_FACES}"
+    if notebook == "07":  # the strength sweep must hold 0 and the emoji's strength (the notebook checks)
+        assert {0, cut["strength"]} <= set(cut["strengths"])
+    if notebook == "06":  # two keyframes with a face for the warm-start table
+        assert cut["clip_seconds"] * cut["clip_fps"] > 3 * cut["every"]
     with pytest.raises(KeyError, match="do not have"):
-        cut_settings(notebook, {})
+        dry_run_settings(notebook, {})
+
+
+def test_the_typed_settings_of_the_commands_get_the_cuts_too(monkeypatch):
+    steps = get_profile("gpu").video.projection_steps
+    monkeypatch.setenv(DRY_RUN_ENV, "1")
+    assert get_profile("gpu").video.projection_steps == DRY_RUN_CUTS["06"]["projection_steps"] < steps
+    assert get_profile("gpu").emoji.samples == DRY_RUN_CUTS["07"]["samples"]
 
 
 def test_the_light_stand_ins_have_the_downloads_formats(tmp_path):

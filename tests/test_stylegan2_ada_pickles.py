@@ -169,8 +169,16 @@ def test_unknown_flavour_name_is_refused(ada_pkl, nets, tmp_path):
 
 def test_stylegan2_flavour_cannot_hold_mixed_precision(nets, tmp_path):
     with pytest.raises(ValueError, match=r"G has num_fp16_res=4.*flavour='stylegan2-ada'"):
-        save_official_pickle(*nets, tmp_path / "x.pkl")
+        save_official_pickle(*nets, tmp_path / "x.pkl", flavour="stylegan2")
     assert not list(tmp_path.iterdir())
+
+
+def test_without_a_flavour_mixed_precision_is_written_as_stylegan2_ada(nets, tmp_path):
+    """Notebook 04's blend of MetFaces and its parent is exported without naming a flavour."""
+    assert pickle_flavour(save_official_pickle(*nets, tmp_path / "blend.pkl")) == "stylegan2-ada"
+    G = Generator(seed=4, **{**G_KWARGS, "num_fp16_res": 0, "conv_clamp": None})
+    D = Discriminator(seed=5, **{k: v for k, v in D_KWARGS.items() if k not in ("num_fp16_res", "conv_clamp")})
+    assert pickle_flavour(save_official_pickle(G, D, G, tmp_path / "plain.pkl")) == "stylegan2"
 
 
 @pytest.mark.parametrize("who, func, message", [

@@ -223,7 +223,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "resume": "ffhq1024",  # NVIDIA's FFHQ config-f (about 360 MB, downloaded once) is the base
             "resolution": 1024,  # the pickle's resolution: notebook 02's gpu data set
             "cfg": "paper1024",
-            "batch": 4,  # what a Colab T4 / V100 holds at 1024 (NVIDIA's paper1024: 32 on 8 GPUs)
+            "batch": 4,  # NVIDIA's per-GPU batch at 1024 (paper1024: 32 on 8 GPUs); see the README's dry-run table
             "scratch_images": 0,
             "scratch_kimg": 0,
             "resume_kimg": 0,
@@ -323,6 +323,40 @@ class EmojiSettings(ToonifySettings):
     framing: str  # "fer": classify each whole generated image; "detect": find the face first
 
 
+# A dry run (`toonemo run --profile gpu --dry-run`, toonemo_lib/dry_run.py) runs the gpu settings on a
+# CPU with stand-ins of the downloads; these are the counts it cuts to what runs each code path once.
+# Resolutions, models and batch sizes stay the gpu profile's.
+DRY_RUN_ENV = "TOONEMO_DRY_RUN"
+DRY_RUN_FACES = "dry-run-faces"  # the folder of real photos in the stand-ins' cache, notebook 02's source
+DRY_RUN_CUTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    "01": {"latent_samples": 200, "grid_seeds": 2, "layout_pairs": 2},
+    "02": {"source": "{cache}/" + DRY_RUN_FACES, "met_images": 0, "synthetic_faces": 8, "max_pages": 2},
+    "03": {"finetune_kimg": 0.008, "tick_kimg": 0.004, "histogram_samples": 8, "grid_seeds": (0, 1), "keep_last": 2},
+    "04": {"projection_steps": 2, "w_avg_samples": 100, "grid_seeds": (0, 1)},
+    "05": {"grid_rows": ("origin",), "grid_epochs": 1, "train_limit": 256, "synthetic_faces": 70, "timing_repeats": 1,
+           "bn_recalibration": 2, "detection_faces": 8, "cartoon_faces": 14},
+    "06": {"clip_seconds": 2.0, "every": 5, "projection_steps": 2, "warm_steps": 1, "warm_step_sweep": (1, 2),
+           "w_avg_samples": 100, "webcam_frames": 3},
+    "07": {"samples": 40, "layer_samples": 2, "held_out": 4, "strengths": (0, 3), "projection_steps": 2,
+           "w_avg_samples": 100},
+})
+
+
+def dry_run_active() -> bool:
+    """True in a process of a dry run (``TOONEMO_DRY_RUN=1``): the gpu profile's counts are cut."""
+    return os.environ.get(DRY_RUN_ENV, "") == "1"
+
+
+def dry_run_settings(notebook: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The gpu ``settings`` of ``notebook`` with `DRY_RUN_CUTS` (``{cache}`` is `cache_dir()`)."""
+    cuts = {key: value.format(cache=cache_dir()) if isinstance(value, str) else value
+            for key, value in DRY_RUN_CUTS.get(notebook[:2], {}).items()}
+    unknown = sorted(set(cuts) - set(settings))
+    if unknown:
+        raise KeyError(f"the dry run cuts {unknown} of notebook {notebook[:2]}, which its gpu settings do not have")
+    return {**settings, **cuts}
+
+
 @dataclass(frozen=True)
 class Profile:
     """The sizes of one kind of run, per notebook."""
@@ -337,6 +371,8 @@ class Profile:
         if key not in self.notebooks:
             known = ", ".join(sorted(self.notebooks)) or "none"
             raise KeyError(f"profile {self.name!r} has no settings for notebook {key!r} (it has: {known})")
+        if self.name == "gpu" and dry_run_active():
+            return dry_run_settings(key, self.notebooks[key])
         return dict(self.notebooks[key])
 
     # The typed settings of the features that are commands as well as notebooks.

@@ -15,9 +15,9 @@ from typing import Iterable, Optional
 
 import pandas as pd
 
-from .config import NOTEBOOKS_DIR, cache_dir, get_profile
-from .dry_run import (chained_parameters, cut_settings, dry_run_active, fell_back, largest_drawing, peak_memory,
-                      record_peak_memory, stand_in_environment, write_stand_ins)
+from .config import NOTEBOOKS_DIR, cache_dir, dry_run_active, get_profile
+from .dry_run import (chained_parameters, fell_back, largest_drawing, peak_memory, record_peak_memory,
+                      stand_in_environment, write_stand_ins)
 from .records import read_records
 
 KERNEL_NAME = "toonemo-python"
@@ -81,9 +81,7 @@ def start(notebook: str, profile: str, output_dir) -> tuple[dict, Path]:
     from .environment import check_environment, quiet_tensorflow
 
     settings = get_profile(profile).settings(notebook)  # a wrong profile fails first, naming the valid ones
-    dry_run = profile == "gpu" and dry_run_active()
-    if dry_run:
-        settings = cut_settings(notebook, settings)
+    dry_run = profile == "gpu" and dry_run_active()  # the settings have the dry run's cuts already
     if notebook[:2] in EMOTION_TRAINING_NOTEBOOKS:  # before TensorFlow loads: see cpu.py
         apply_onednn_setting(emotion_training=True)
     quiet_tensorflow()

@@ -8,7 +8,8 @@ the Xception family on 48 px faces) and checks that no notebook falls back to th
 models. What the profile downloads is replaced by **stand-ins**: random weights in the exact
 file formats, written by the project's own writers into a cache folder (`TOONEMO_HOME`), and
 a few real images (`write_stand_ins`). Counts that only make a run longer (kimg, steps,
-epochs, frames, samples) are cut to what runs each code path once (`CUTS`). Each notebook's
+epochs, frames, samples) are cut to what runs each code path once (`config.DRY_RUN_CUTS`,
+applied by `config.Profile.settings`, so the typed settings of the commands get them too). Each notebook's
 kernel writes its peak memory when it exits (`record_peak_memory`); `course.run_course`
 returns a table of each notebook's status, time, peak memory and the largest image it drew.
 
@@ -25,51 +26,18 @@ speed (the README estimates them from these figures), and the downloads themselv
 from __future__ import annotations
 
 import json
-import os
 import resource
 import sys
 from pathlib import Path
 
 import numpy as np
 
-DRY_RUN_ENV = "TOONEMO_DRY_RUN"
+from .config import DRY_RUN_ENV, DRY_RUN_FACES
+
 PEAK_MEMORY_FILE = "peak_memory.json"
-STAND_IN_FACES = "dry-run-faces"  # the real images notebook 02 builds its data set from
-
-# The gpu settings each notebook runs with in a dry run; what is not named keeps its gpu value.
-CUTS = {
-    "01": {"latent_samples": 200, "grid_seeds": 2, "layout_pairs": 2},
-    "02": {"source": f"{{cache}}/{STAND_IN_FACES}", "met_images": 0, "synthetic_faces": 8, "max_pages": 2},
-    "03": {"finetune_kimg": 0.008, "tick_kimg": 0.004, "histogram_samples": 8, "grid_seeds": (0, 1), "keep_last": 2},
-    "04": {"projection_steps": 2, "w_avg_samples": 100, "grid_seeds": (0, 1)},
-    "05": {"grid_rows": ("origin",), "grid_epochs": 1, "train_limit": 256, "synthetic_faces": 70, "timing_repeats": 1,
-           "bn_recalibration": 2, "detection_faces": 8, "cartoon_faces": 14},
-    "06": {"clip_seconds": 0.4, "every": 5, "projection_steps": 2, "warm_steps": 1, "warm_step_sweep": (1, 2),
-           "w_avg_samples": 100, "webcam_frames": 3},
-    "07": {"samples": 40, "layer_samples": 2, "held_out": 4, "strengths": (0, 2), "projection_steps": 2,
-           "w_avg_samples": 100},
-}
-
 
 # The side of the images each notebook draws with the real models; drawing less means it fell back.
 FULL_SIDE = {"01": 1024, "03": 1024, "04": 1024, "07": 1024}
-
-
-def dry_run_active() -> bool:
-    """True in a kernel (or process) of a dry run: ``TOONEMO_DRY_RUN`` is set to 1."""
-    return os.environ.get(DRY_RUN_ENV, "") == "1"
-
-
-def cut_settings(notebook: str, settings: dict) -> dict:
-    """``settings`` of the gpu profile with the dry run's cuts for ``notebook`` (``{cache}`` filled in)."""
-    from .config import cache_dir
-
-    cuts = {key: value.format(cache=cache_dir()) if isinstance(value, str) else value
-            for key, value in CUTS.get(notebook[:2], {}).items()}
-    unknown = sorted(set(cuts) - set(settings))
-    if unknown:
-        raise KeyError(f"the dry run cuts {unknown} of notebook {notebook[:2]}, which its gpu settings do not have")
-    return {**settings, **cuts}
 
 
 def record_peak_memory(out_dir) -> None:
@@ -109,7 +77,7 @@ def write_stand_ins(cache, only=None) -> Path:
             write(path, seed)
     if only is None:
         _fer2013_npz(cache / "fer2013" / "fer2013_train_val.npz")
-        _faces(cache / STAND_IN_FACES)
+        _faces(cache / DRY_RUN_FACES)
     return cache
 
 

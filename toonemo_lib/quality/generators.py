@@ -34,7 +34,7 @@ HAAR_PAD = 0.25
 VARIETY_FEATURES = ("thumbnail_rms", "hog_grey64")
 
 
-def sample_faces(G, n: int, truncation_psi: float = 1.0, seed: int = 0, batch_size: int = 100) -> np.ndarray:
+def sample_faces(G, n: int, truncation_psi: float = 1.0, seed: int = 0, batch_size: int | None = None) -> np.ndarray:
     """`n` uint8 RGB faces of G (const noise) from the seeds ``seed .. seed + n - 1``."""
     from ..stylegan2.generate import generate_images
 

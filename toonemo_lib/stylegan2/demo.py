@@ -89,11 +89,12 @@ def spike_suppression_modulated(spike_heights, size=32, channels=8, seed=0):
     return stds
 
 
-def swap_style_rows(G, z_a, z_b, rows, noise_mode="const", batch_size=4):
+def swap_style_rows(G, z_a, z_b, rows, noise_mode="const", batch_size=None):
     """Images of ``z_a`` whose W rows ``rows`` come from ``z_b`` (uint8), drawn ``batch_size`` at a time
-    (16 images at 1024x1024 in one call hold 11 GB of activations)."""
-    from .generate import generator_to_uint8
+    (default: `generate.images_per_batch`; 16 images at 1024x1024 in one call hold 11 GB)."""
+    from .generate import generator_to_uint8, images_per_batch
 
+    batch_size = batch_size or images_per_batch(G.resolution)
     ws_a = np.array(G.mapping(z_a))
     ws_b = np.array(G.mapping(z_b))
     ws_a[:, list(rows)] = ws_b[:, list(rows)]

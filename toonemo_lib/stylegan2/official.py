@@ -682,7 +682,7 @@ def discriminator_state(D, name="D", build_module_src=None, flavour="stylegan2")
                         build_module_src=build_module_src or flavour.build_module_src)
 
 
-def save_official_pickle(G, D, Gs, path, build_module_src=None, flavour="stylegan2"):
+def save_official_pickle(G, D, Gs, path, build_module_src=None, flavour=None):
     """Write Keras G, D, Gs as NVIDIA's TF1 pickle `(G, D, Gs)`; returns the path.
 
     The file has the layout of the official ones (dnnlib Network states, TF1 names, layouts
@@ -693,9 +693,14 @@ def save_official_pickle(G, D, Gs, path, build_module_src=None, flavour="stylega
     G_synthesis_stylegan2 / D_stylegan2), which its TF1 code reads from a checkout (see
     BUILD_MODULE_SRC).  `flavour="stylegan2-ada"`: the TensorFlow NVlabs/stylegan2-ada
     layout of metfaces.pkl (version 5 with input/output shapes and names, no `lod`,
-    G_synthesis / D_main, num_fp16_res and conv_clamp in G and D).  Pinkney's
+    G_synthesis / D_main, num_fp16_res and conv_clamp in G and D).  `flavour=None` (the
+    default) takes "stylegan2-ada" for networks with mixed precision, which only that layout
+    holds (a blend of MetFaces and its parent), else "stylegan2".  Pinkney's
     blend_models.py writes a blend as (structure G, structure D, blended Gs).
     """
+    if flavour is None:
+        mixed = any(net.get_config().get(key) for net in (G, D, Gs) for key in _MIXED_PRECISION)
+        flavour = "stylegan2-ada" if mixed else "stylegan2"
     flavour = flavour_named(flavour)
     states = (generator_state(G, "G", build_module_src, flavour),
               discriminator_state(D, "D", build_module_src, flavour),

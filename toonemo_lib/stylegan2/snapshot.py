@@ -216,7 +216,7 @@ def snapshot_colour_distances(snapshots: pd.DataFrame, reals, samples: int = 256
 
     seeds = range(seed, seed + samples)
     rows = [dict(name=row.name, kimg=row.kimg, colour_distance=colour_histogram_distance(
-        generate_images(load_snapshot(row.path).Gs, seeds, batch_size=64), reals)) for row in snapshots.itertuples()]
+        generate_images(load_snapshot(row.path).Gs, seeds), reals)) for row in snapshots.itertuples()]
     return pd.DataFrame(rows, columns=["name", "kimg", "colour_distance"])
 
 

@@ -71,11 +71,13 @@ def resolution_blocks(num_ws: int) -> list[tuple[str, int, int]]:
 # ---------------------------------------------------------------------------- labelling
 
 
-def render(G, w_plus, batch_size: int = 100) -> np.ndarray:
-    """uint8 images of G for (N, num_ws, w_dim) latents, with G's constant noise."""
-    from ..stylegan2.generate import generator_to_uint8
+def render(G, w_plus, batch_size: int | None = None) -> np.ndarray:
+    """uint8 images of G for (N, num_ws, w_dim) latents, with G's constant noise, `batch_size` per call
+    (default: `stylegan2.generate.images_per_batch` of G's resolution)."""
+    from ..stylegan2.generate import generator_to_uint8, images_per_batch
 
     w_plus = np.asarray(w_plus, np.float32)
+    batch_size = batch_size or images_per_batch(G.resolution)
     return np.concatenate([generator_to_uint8(np.asarray(G.synthesis(w_plus[i:i + batch_size], noise_mode="const")))
                            for i in range(0, len(w_plus), batch_size)])
 
@@ -129,7 +131,7 @@ def sample_expressions(G, n: int, recognizer, *, seed: int = 0, truncation_psi: 
     ws, probs, light = [], [], []
     for start in tqdm(range(0, n, batch_size), desc="labelling faces", disable=not progress, leave=False):
         w_plus = mapped_latents(G, range(seed + start, seed + min(start + batch_size, n)), truncation_psi)
-        images = render(G, w_plus, batch_size)
+        images = render(G, w_plus)
         ws.append(w_plus[:, 0])
         probs.append(classify_generated(images, recognizer, framing))
         light.append(brightness(images))
