@@ -9,8 +9,8 @@ models. What the profile downloads is replaced by **stand-ins**: random weights 
 file formats, written by the project's own writers into a cache folder (`TOONEMO_HOME`), and
 a few real images (`write_stand_ins`). Counts that only make a run longer (kimg, steps,
 epochs, frames, samples) are cut to what runs each code path once (`config.DRY_RUN_CUTS`,
-applied by `config.Profile.settings`, so the typed settings of the commands get them too). Each notebook's
-kernel writes its peak memory when it exits (`record_peak_memory`); `course.run_course`
+applied by `config.Profile.settings`, so the typed settings of the commands get them too).
+Each notebook's kernel writes its peak memory when it exits (`record_peak_memory`); `course.run_course`
 returns a table of each notebook's status, time, peak memory and the largest image it drew.
 
 Papermill users get the same with ``TOONEMO_DRY_RUN=1`` and ``TOONEMO_HOME`` pointing at a
@@ -26,7 +26,6 @@ speed (the README estimates them from these figures), and the downloads themselv
 from __future__ import annotations
 
 import json
-import resource
 import sys
 from pathlib import Path
 
@@ -43,6 +42,7 @@ FULL_SIDE = {"01": 1024, "03": 1024, "04": 1024, "07": 1024}
 def record_peak_memory(out_dir) -> None:
     """At the kernel's exit, write its peak resident memory (MiB) to ``out_dir/peak_memory.json``."""
     import atexit
+    import resource  # Unix only: imported here, so that the course still imports on Windows
 
     def write():
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
