@@ -330,6 +330,8 @@ def run_course(profile: str, out: Path, only: Optional[Iterable[str]] = None, fo
     (the `gpu` profile only) runs them on the stand-ins of `dry_run` into ``out/gpu-dry-run/``,
     adds each kernel's peak memory and the largest image drawn, and writes the table there.
     """
+    from unittest import mock
+
     from tqdm.auto import tqdm
 
     get_profile(profile)
@@ -339,12 +341,11 @@ def run_course(profile: str, out: Path, only: Optional[Iterable[str]] = None, fo
     if not notebooks:
         raise FileNotFoundError(f"no NN_*.ipynb notebooks in {folder}")
     target = (out / ("gpu-dry-run" if dry_run else profile)).resolve()
-    saved = dict(os.environ)
+    cache = (out / "dry-run-cache").resolve()  # absolute: the kernels run in the notebook folder
     rows = []
-    try:
+    # the dry run's environment reaches the kernels, and is gone again when the run ends
+    with mock.patch.dict(os.environ, stand_in_environment(cache) if dry_run else {}):
         if dry_run:
-            cache = (out / "dry-run-cache").resolve()  # the kernels run in the notebook folder
-            os.environ.update(stand_in_environment(cache))
             print(f"dry run: the stand-ins are in {cache} (written once)", flush=True)
             write_stand_ins(cache)
         bar = tqdm(notebooks, desc=f"course [{profile}{' dry run' if dry_run else ''}]", unit="notebook")
@@ -367,9 +368,6 @@ def run_course(profile: str, out: Path, only: Optional[Iterable[str]] = None, fo
                     row.update(status="fell back", error="drew smaller images than the real models: a model was "
                                                          "missing (see the notebook's output)")
             rows.append(row)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     table = pd.DataFrame(rows)[["notebook", "status", "seconds", *(["peak memory (MiB)", "largest image"] if dry_run
                                                                     else []), "error"]]
     if dry_run:
