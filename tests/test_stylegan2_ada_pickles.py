@@ -19,7 +19,7 @@ from toonemo_lib.stylegan2 import (Discriminator, Generator, OfficialPickleError
                                    save_official_pickle, write_official_pickle)
 from toonemo_lib.stylegan2.blend import (RELATED_THRESHOLD, blend_generators, check_related,
                                          parent_distance)
-from toonemo_lib.stylegan2.official import ClampedDiscriminator, pickle_flavour
+from toonemo_lib.stylegan2.official import pickle_flavour
 
 tf.config.experimental.enable_tensor_float_32_execution(False)
 
@@ -46,7 +46,7 @@ def randomized(model, seed):
 def nets():
     G = randomized(Generator(seed=1, **G_KWARGS), 11)
     Gs = randomized(Generator(seed=2, **G_KWARGS), 12)
-    D = randomized(ClampedDiscriminator(seed=3, **D_KWARGS), 13)
+    D = randomized(Discriminator(seed=3, **D_KWARGS), 13)
     return G, D, Gs
 
 
@@ -75,7 +75,7 @@ def config(model):
 def test_ada_pickle_loads_back_bit_identical(nets, ada_pkl):
     assert pickle_flavour(ada_pkl) == "stylegan2-ada"
     back = load_official_pickle(ada_pkl)
-    assert isinstance(back.D, ClampedDiscriminator)
+    assert (back.D.conv_clamp, back.D.get_config()["num_fp16_res"]) == (256, 4)
     for original, loaded in zip(nets, back):
         assert config(loaded) == config(original)
         ours = loaded.tf1_variables()
@@ -140,8 +140,8 @@ def test_float32_loading_keeps_the_clamp(ada_pkl, nets):
 
 def test_clamped_discriminator_clips_and_otherwise_matches():
     plain = randomized(Discriminator(seed=5, resolution=16, fmap_base=64, fmap_max=16), 6)
-    wide = ClampedDiscriminator(seed=5, resolution=16, fmap_base=64, fmap_max=16, conv_clamp=1e9)
-    tight = ClampedDiscriminator(seed=5, resolution=16, fmap_base=64, fmap_max=16, conv_clamp=0.01)
+    wide = Discriminator(seed=5, resolution=16, fmap_base=64, fmap_max=16, conv_clamp=1e9)
+    tight = Discriminator(seed=5, resolution=16, fmap_base=64, fmap_max=16, conv_clamp=0.01)
     for model in (wide, tight):
         for name, var in model.tf1_variables().items():
             var.assign(plain.tf1_variables()[name])
@@ -151,7 +151,21 @@ def test_clamped_discriminator_clips_and_otherwise_matches():
     # a block's output: clamp(Conv1_down) / sqrt(2) + Skip / sqrt(2)
     assert np.abs(features["16x16_x"].numpy()).max() > 0.01
     assert np.abs(tight(img).numpy() - plain(img).numpy()).max() > 1e-3
-    assert ClampedDiscriminator.from_config(tight.get_config()).conv_clamp == 0.01
+    assert Discriminator.from_config(tight.get_config()).conv_clamp == 0.01
+
+
+def test_mixed_precision_discriminator_computes_its_top_block_in_float16():
+    plain = randomized(Discriminator(seed=5, resolution=16, fmap_base=64, fmap_max=16), 6)
+    mixed = Discriminator(seed=5, resolution=16, fmap_base=64, fmap_max=16, num_fp16_res=1, conv_clamp=256)
+    for name, var in mixed.tf1_variables().items():
+        var.assign(plain.tf1_variables()[name])
+    assert mixed.from_rgb.compute_dtype == "float16"
+    assert [block.compute_dtype for block in mixed.blocks] == ["float16", "float32"]  # 16x16, 8x8
+    assert all(var.dtype == "float32" for var in mixed.weights)
+    img = np.random.RandomState(1).randn(4, 16, 16, 3).astype(np.float32)
+    logits = mixed(img)
+    assert logits.dtype == tf.float32
+    np.testing.assert_allclose(logits, plain(img), rtol=0.02, atol=0.02)
 
 
 # --------------------------------------------------------------------------- refusals

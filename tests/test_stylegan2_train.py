@@ -18,6 +18,7 @@ from toonemo_lib.stylegan2 import load_official_pickle
 from toonemo_lib.stylegan2.presets import config_preset
 from toonemo_lib.stylegan2.snapshot import list_snapshots, load_snapshot, snapshot_name
 from toonemo_lib.stylegan2.spec import RunSpec
+from toonemo_lib.stylegan2.fastconv import on_gpu
 from toonemo_lib.stylegan2.dataset import load_training_images, minibatch, minibatch_indices
 from toonemo_lib.stylegan2.run_folder import RunMismatchError, check_same_run
 from toonemo_lib.stylegan2.train import TrainingSession, continue_run, train
@@ -47,6 +48,35 @@ def weights(trainer):
 @pytest.fixture(scope="module")
 def discs():
     return coloured_discs(24, 8, seed=1)
+
+
+def test_mixed_precision_trains_float16_blocks_with_float32_weights(tmp_path):
+    """stylegan2-ada's mixed precision: the highest resolution computes in float16 in G and
+    D alike, every phase runs, the weights stay float32, and a snapshot keeps the precision.
+    (On a CPU a trainer computes in float32 unless asked: float16 is emulated there.)"""
+    config = small_config(resolution=16)
+    config.num_fp16_res, config.conv_clamp, config.r1_interval, config.pl_interval = 1, 256.0, 2, 2
+    assert Trainer(config, aug="noaug").mixed_precision == on_gpu()
+    trainer = Trainer(config, aug="fixed", p=0.5, seed=0, mixed_precision=True)
+    assert [b.compute_dtype for b in trainer.G.synthesis.blocks] == ["float32", "float16"]   # 8x8, 16x16
+    assert [b.compute_dtype for b in trainer.D.blocks] == ["float16", "float32"]             # 16x16, 8x8
+    discs = coloured_discs(8, 16, seed=1)
+    before = weights(trainer)
+    stats = [trainer.step(minibatch(discs, i, config.batch, 0, True)) for i in range(3)]
+    assert {"loss_G", "pl_penalty", "loss_D", "r1_penalty"} <= set(stats[0])
+    assert all(np.isfinite(float(v)) for step in stats for v in step.values())
+    after = weights(trainer)
+    assert all(w.dtype == np.float32 and np.isfinite(w).all() for w in after)
+    assert sum(not np.array_equal(a, b) for a, b in zip(before, after)) > len(after) // 2
+    snap = load_snapshot(trainer.save(tmp_path / "snap.npz", tick=0))
+    assert snap.D.get_config()["num_fp16_res"] == snap.G.get_config()["num_fp16_res"] == 1
+    assert snap.D.conv_clamp == 256.0
+
+
+def test_the_paper_presets_train_in_mixed_precision_the_cpu_presets_in_float32():
+    assert config_preset("paper1024", 1024).precision_kwargs() == dict(num_fp16_res=4, conv_clamp=256.0)
+    assert config_preset("auto", 256).discriminator_kwargs()["num_fp16_res"] == 4
+    assert config_preset("tiny", 64).generator_kwargs()["num_fp16_res"] == 0
 
 
 def test_resume_from_a_snapshot_equals_the_straight_run(discs, tmp_path):

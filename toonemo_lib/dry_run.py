@@ -90,12 +90,12 @@ def _ffhq_pickle(path, seed):
 
 
 def _ada_pickle(path, seed):
-    from .stylegan2.networks import Generator
-    from .stylegan2.official import ClampedDiscriminator, save_official_pickle
+    from .stylegan2.networks import Discriminator, Generator
+    from .stylegan2.official import save_official_pickle
 
     # stylegan2-ada's paper1024 networks as metfaces.pkl has them: fp16 in the 4 finest resolutions, clamped
     G = Generator(seed=seed, num_fp16_res=4, conv_clamp=256)
-    D = ClampedDiscriminator(seed=seed + 100, num_fp16_res=4, conv_clamp=256)
+    D = Discriminator(seed=seed + 100, num_fp16_res=4, conv_clamp=256)
     save_official_pickle(G, D, G, path, flavour="stylegan2-ada")
 
 

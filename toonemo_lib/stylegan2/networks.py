@@ -373,7 +373,7 @@ class DiscriminatorBlock(keras.layers.Layer):
     """Residual block at resolution R: Conv0, Conv1_down, Skip, merge / sqrt(2) (9.10)."""
 
     def __init__(self, in_channels, out_channels, activation, resample_kernel, rng,
-                 dtype=None, **kwargs):
+                 dtype=None, conv_clamp=None, **kwargs):
         super().__init__(dtype=dtype, **kwargs)
         common = dict(resample_kernel=resample_kernel, rng=rng, dtype=dtype)
         self.conv0 = EqualizedConv2D(in_channels, in_channels, 3, activation=activation,
@@ -382,13 +382,19 @@ class DiscriminatorBlock(keras.layers.Layer):
                                           activation=activation, name="Conv1_down", **common)
         self.skip = EqualizedConv2D(in_channels, out_channels, 1, down=True, use_bias=False,
                                     name="Skip", **common)
+        self.conv_clamp = conv_clamp
         self.built = True
 
     def call(self, x):
         # TF1 scales the sum (x + t) by 1/sqrt(2); the factor folded into both layers'
-        # gains (as stylegan2-ada does) saves a pass over the block's output.
-        t = self.skip(x, gain=np.sqrt(0.5))
-        return self.conv1_down(self.conv0(x), gain=np.sqrt(0.5)) + t
+        # gains (as stylegan2-ada does) saves a pass over the block's output, and
+        # stylegan2-ada's clip of Conv1_down moves to conv_clamp / sqrt(2) with it.
+        half = float(np.sqrt(0.5))
+        x = tf.cast(x, self.compute_dtype)
+        t = self.skip(x, gain=half)
+        y = ops.clamp(self.conv0(x), self.conv_clamp)
+        limit = None if self.conv_clamp is None else self.conv_clamp * half
+        return ops.clamp(self.conv1_down(y, gain=half), limit) + t
 
     def named_variables(self):
         return [("Conv0/weight", self.conv0.weight), ("Conv0/bias", self.conv0.bias),
@@ -403,12 +409,18 @@ class Discriminator(_ConfiguredModel):
     With label_size > 0, D(img, c) returns sum(output * c) (projection conditioning,
     as TF1 does).  Raw logits, no sigmoid.  For resolution 4 (not buildable in TF1)
     FromRGB sits at 4x4 directly before the epilogue.
+
+    `num_fp16_res=4, conv_clamp=256` is stylegan2-ada's mixed precision (its D_main): the
+    blocks of the 4 highest resolutions compute in float16, and every FromRGB, Conv0,
+    Conv1_down and 4x4 Conv output is clipped to +-conv_clamp after its activation and gain
+    (Skip, Dense0 and Output are not).
     """
 
     def __init__(self, num_channels=3, resolution=1024, label_size=0, fmap_base=16 << 10,
                  fmap_decay=1.0, fmap_min=1, fmap_max=512, architecture="resnet",
                  nonlinearity="lrelu", mbstd_group_size=4, mbstd_num_features=1,
-                 resample_kernel=(1, 3, 3, 1), seed=None, name="D", dtype=None):
+                 resample_kernel=(1, 3, 3, 1), num_fp16_res=0, conv_clamp=None, seed=None,
+                 name="D", dtype=None):
         super().__init__(name=name, dtype=dtype)
         if architecture != "resnet":
             raise ValueError(f"discriminator architecture {architecture!r} is not implemented "
@@ -418,19 +430,26 @@ class Discriminator(_ConfiguredModel):
             fmap_base=int(fmap_base), fmap_decay=float(fmap_decay), fmap_min=int(fmap_min),
             fmap_max=int(fmap_max), architecture=str(architecture), nonlinearity=str(nonlinearity),
             mbstd_group_size=int(mbstd_group_size), mbstd_num_features=int(mbstd_num_features),
-            resample_kernel=fir_taps(resample_kernel))
+            resample_kernel=fir_taps(resample_kernel), num_fp16_res=int(num_fp16_res),
+            conv_clamp=None if conv_clamp is None else float(conv_clamp))
+        self.conv_clamp = self._config["conv_clamp"]
         rng = np.random.default_rng(seed)
         r_top = resolution_log2(int(resolution))
 
         def nf(stage):
             return channel_count(stage, fmap_base, fmap_decay, fmap_min, fmap_max)
 
+        def block_dtype(r):
+            return "mixed_float16" if fp16_from and 2**r >= fp16_from else dtype
+
+        fp16_from = max(2 ** (r_top + 1 - num_fp16_res), 8) if num_fp16_res else None
         common, kernel = dict(rng=rng, dtype=dtype), self._config["resample_kernel"]
         self.from_rgb = EqualizedConv2D(num_channels, nf(r_top - 1), 1, activation=nonlinearity,
-                                        name="FromRGB", **common)
+                                        name="FromRGB", **dict(common, dtype=block_dtype(r_top)))
         self.from_rgb_prefix = f"{2**r_top}x{2**r_top}/FromRGB"
-        self.blocks = [DiscriminatorBlock(nf(r - 1), nf(r - 2), nonlinearity, kernel,
-                                          name=f"{2**r}x{2**r}", **common)
+        self.blocks = [DiscriminatorBlock(nf(r - 1), nf(r - 2), nonlinearity, kernel, rng,
+                                          dtype=block_dtype(r), conv_clamp=self.conv_clamp,
+                                          name=f"{2**r}x{2**r}")
                        for r in range(r_top, 2, -1)]
         # TF1 leaves the layer out for group sizes <= 1.
         self.mbstd = MinibatchStddev(mbstd_group_size, mbstd_num_features, dtype=dtype) \
@@ -449,14 +468,15 @@ class Discriminator(_ConfiguredModel):
 
     def call(self, img, c=None, return_features=False):
         """Logits [N, 1]; with return_features=True also {"RxR_x": block output} (NHWC)."""
-        x = self.from_rgb(tf.cast(img, self.compute_dtype))
+        x = ops.clamp(self.from_rgb(tf.cast(img, self.from_rgb.compute_dtype)), self.conv_clamp)
         features = {}
         for block in self.blocks:
             x = block(x)
             features[f"{block.name}_x"] = x
+        x = tf.cast(x, self.compute_dtype)
         if self.mbstd is not None:
             x = self.mbstd(x)
-        x = self.conv4(x)
+        x = ops.clamp(self.conv4(x), self.conv_clamp)
         # TF1 flattens NCHW: Dense0's rows are indexed c*16 + y*4 + x (`D_stylegan2`'s epilogue flattens NCHW).
         x = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [tf.shape(x)[0], -1])
         x = self.output_layer(self.dense0(x))

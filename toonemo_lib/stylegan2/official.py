@@ -413,53 +413,6 @@ def build_network(cls, kwargs, label):
         raise OfficialPickleError(f"{label}: cannot build {cls.__name__}({kwargs}): {e}") from None
 
 
-@keras.saving.register_keras_serializable(package="toonemo_stylegan2")
-class ClampedDiscriminator(Discriminator):
-    """stylegan2-ada's D_main (resnet): Discriminator plus `conv_clamp` and `num_fp16_res`.
-
-    Every FromRGB / Conv0 / Conv1_down / 4x4 Conv output is clipped to +-conv_clamp after
-    its activation and gain, as stylegan2-ada's fused_bias_act does (Skip, Dense0 and Output
-    are not clipped).  `num_fp16_res` is kept so the network is written back as it came,
-    but this discriminator computes in float32 throughout: stylegan2-ada's float16 in the
-    highest resolutions only rounds more coarsely.
-    """
-
-    def __init__(self, *args, num_fp16_res=0, conv_clamp=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.conv_clamp = None if conv_clamp is None else float(conv_clamp)
-        self._config = dict(self._config, num_fp16_res=int(num_fp16_res),
-                            conv_clamp=self.conv_clamp)
-
-    def call(self, img, c=None, return_features=False):
-        limit = self.conv_clamp
-        if limit is None:
-            return super().call(img, c, return_features)
-        half = float(np.sqrt(0.5))
-        x = ops.clamp(self.from_rgb(tf.cast(img, self.compute_dtype)), limit)
-        features = {}
-        for block in self.blocks:
-            # TF: (clamp(act(Conv1_down)) + Skip) / sqrt(2); the 1/sqrt(2) sits in the gains
-            # (see DiscriminatorBlock), so the clip moves to limit / sqrt(2) with it.
-            t = block.skip(x, gain=half)
-            y = ops.clamp(block.conv0(x), limit)
-            x = ops.clamp(block.conv1_down(y, gain=half), limit * half) + t
-            features[f"{block.name}_x"] = x
-        if self.mbstd is not None:
-            x = self.mbstd(x)
-        x = ops.clamp(self.conv4(x), limit)
-        x = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [tf.shape(x)[0], -1])
-        x = tf.cast(self.output_layer(self.dense0(x)), tf.float32)
-        return (x, features) if return_features else x
-
-
-def discriminator_class(kwargs):
-    """Discriminator, or ClampedDiscriminator when stylegan2-ada's mixed-precision kwargs are set."""
-    if kwargs.get("conv_clamp") is None and not kwargs.get("num_fp16_res"):
-        return Discriminator, {k: v for k, v in kwargs.items()
-                               if k not in ("conv_clamp", "num_fp16_res")}
-    return ClampedDiscriminator, kwargs
-
-
 # ------------------------------------------------------------------- variables
 
 
@@ -494,8 +447,9 @@ def networks_from_states(g_net, d_net, gs_net, flavour=None, num_fp16_res=None):
     """Build Keras networks for three Network stubs and copy their variables in.
 
     `flavour`: None tells it from the build functions; a name must match them.
-    `num_fp16_res`: None keeps the file's (stylegan2-ada); 0 computes G in float32 everywhere
-    (CPUs have no fast float16 convolution), n > 0 puts the n highest resolutions in float16.
+    `num_fp16_res`: None keeps the file's (stylegan2-ada); 0 computes G and D in float32
+    everywhere (CPUs have no fast float16 convolution), n > 0 puts the n highest resolutions
+    in float16.
     """
     detected = detect_flavour(g_net, d_net, gs_net)
     if flavour is not None and flavour_named(flavour).name != detected.name:
@@ -510,8 +464,10 @@ def networks_from_states(g_net, d_net, gs_net, flavour=None, num_fp16_res=None):
         model = build_network(Generator, kwargs, label)
         assign_variables(model, flat_variables(net), label)
         nets[label] = model
-    cls, kwargs = discriminator_class(discriminator_kwargs(d_net, "D", detected))
-    D = build_network(cls, kwargs, "D")
+    kwargs = discriminator_kwargs(d_net, "D", detected)
+    if num_fp16_res is not None:
+        kwargs["num_fp16_res"] = int(num_fp16_res)
+    D = build_network(Discriminator, kwargs, "D")
     assign_variables(D, flat_variables(d_net), "D")
     return OfficialNetworks(G=nets["G"], D=D, Gs=nets["Gs"])
 
@@ -532,8 +488,7 @@ def load_official_pickle(path, flavour=None, num_fp16_res=None):
     NVlabs/stylegan2-ada ones (e.g. metfaces.pkl); `flavour` ("stylegan2", "stylegan2-ada")
     insists on one, None takes what the build functions say.  A stylegan2-ada file's
     `conv_clamp` clips in float32 too; its `num_fp16_res` is kept unless `num_fp16_res` is
-    given (0: float32 everywhere, the sensible choice on a CPU).  Its D is a
-    `ClampedDiscriminator` when those kwargs are set.
+    given (0: float32 everywhere, the sensible choice on a CPU), for G and D alike.
     Nothing from the file is executed; OfficialPickleError explains any refusal.
     """
     if flavour is not None:

@@ -26,6 +26,10 @@ CFG_SPECS = {
                       ema=10, ramp=None, map=8),
 }
 
+# stylegan2-ada's train.py, for every --cfg: "enable mixed-precision training" and "clamp
+# activations to avoid float16 overflow".
+MIXED_PRECISION = dict(num_fp16_res=4, conv_clamp=256.0)
+
 # CPU configurations: auto's heuristics with small channel plans and latents.
 CPU_SPECS = {
     "tiny": dict(kimg=200, mb=8, fmap_base=1024, fmap_max=64, latent=64, map=2,
@@ -72,18 +76,24 @@ class TrainingConfig:
     pl_batch_shrink: int = 2
     r1_interval: int = 16
     pl_interval: int = 4
+    num_fp16_res: int = 0
+    conv_clamp: float | None = None
+
+    def precision_kwargs(self):
+        """The networks' mixed precision: float16 in the `num_fp16_res` highest resolutions."""
+        return dict(num_fp16_res=self.num_fp16_res, conv_clamp=self.conv_clamp)
 
     def generator_kwargs(self):
         """Arguments for `Generator(**kwargs)`."""
         return dict(resolution=self.resolution, latent_size=self.latent_size,
                     dlatent_size=self.dlatent_size, mapping_layers=self.map_layers,
                     mapping_fmaps=self.mapping_fmaps, dlatent_avg_beta=self.w_avg_beta,
-                    fmap_base=self.fmap_base, fmap_max=self.fmap_max)
+                    fmap_base=self.fmap_base, fmap_max=self.fmap_max, **self.precision_kwargs())
 
     def discriminator_kwargs(self):
         """Arguments for `Discriminator(**kwargs)`."""
         return dict(resolution=self.resolution, fmap_base=self.fmap_base,
-                    fmap_max=self.fmap_max, mbstd_group_size=self.mbstd)
+                    fmap_max=self.fmap_max, mbstd_group_size=self.mbstd, **self.precision_kwargs())
 
     def g_optimizer(self):
         """Adam for G, adjusted for path-length regularisation every `pl_interval` steps."""
@@ -125,6 +135,10 @@ def _auto_heuristics(resolution, batch, gpus):
 def config_preset(name, resolution, batch=None, gpus=1):
     """TrainingConfig for a base configuration of stylegan2-ada's train.py, or 'tiny'/'small'.
 
+    The base configurations train in stylegan2-ada's mixed precision (`MIXED_PRECISION`:
+    float16 in the 4 highest resolutions, activations clipped to +-256), as its train.py
+    sets for every --cfg; the CPU presets in float32.
+
     batch=None takes the preset's minibatch (auto: `auto_batch`).  For 'auto' (and the CPU
     presets) the heuristics use the effective batch: gamma = 0.0002 * res^2 / batch,
     mbstd = min(batch // gpus, 4), ema_kimg = batch * 10 / 32, ramp-up 0.05, fmaps 1 if
@@ -140,13 +154,13 @@ def config_preset(name, resolution, batch=None, gpus=1):
             return TrainingConfig(
                 name=name, resolution=resolution, batch=batch, gpus=gpus, ref_gpus=gpus,
                 kimg=spec["kimg"], ema_rampup=spec["ramp"], map_layers=spec["map"],
-                fmap_base=int(heur["fmaps"] * 16384), **heur)
+                fmap_base=int(heur["fmaps"] * 16384), **heur, **MIXED_PRECISION)
         batch = spec["mb"] if batch is None else int(batch)
         return TrainingConfig(
             name=name, resolution=resolution, batch=batch, gpus=gpus, ref_gpus=spec["ref_gpus"],
             kimg=spec["kimg"], mbstd=spec["mbstd"], fmaps=spec["fmaps"], lrate=spec["lrate"],
             gamma=spec["gamma"], ema_kimg=spec["ema"], ema_rampup=spec["ramp"],
-            map_layers=spec["map"], fmap_base=int(spec["fmaps"] * 16384))
+            map_layers=spec["map"], fmap_base=int(spec["fmaps"] * 16384), **MIXED_PRECISION)
     if name in CPU_SPECS:
         spec = CPU_SPECS[name]
         batch = spec["mb"] if batch is None else int(batch)

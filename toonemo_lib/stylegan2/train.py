@@ -97,8 +97,9 @@ def train(spec: RunSpec, out, *, session: TrainingSession | None = None, extract
     if base is None:  # from scratch: the preset's channel plan, the data's channels
         G_config = dict(config.generator_kwargs(), num_channels=images.shape[3])
         D_config = dict(config.discriminator_kwargs(), num_channels=images.shape[3])
-    else:  # transfer: the pickle's architecture, the preset's hyper-parameters
-        G_config, D_config = base[0].get_config(), base[1].get_config()
+    else:  # transfer: the pickle's architecture, the preset's hyper-parameters and precision
+        G_config = dict(base[0].get_config(), **config.precision_kwargs())
+        D_config = dict(base[1].get_config(), **config.precision_kwargs())
     identity = spec.identity(data_fingerprint(images), resolution)
     # Only now, with the data read: a run that cannot start leaves no new folder behind.
     sources = {Path(s).resolve(): s for s in (continue_from, spec.carry) if s is not None}  # once each

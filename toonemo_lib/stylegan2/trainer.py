@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from .augment import apply_color, make_augment, resample
+from .fastconv import on_gpu
 from .loss import (d_logistic_loss, g_nonsaturating_loss, path_lengths, r1_grad_norms,
                    style_mixing_ws)
 from .networks import Discriminator, Generator
@@ -76,15 +77,21 @@ class Trainer:
     """G, D, G_ema, their optimizers, pl_mean, ADA and the random generator of one run."""
 
     def __init__(self, config: TrainingConfig, *, G_config=None, D_config=None, aug="ada",
-                 p=None, resumed=False, freezed=0, seed=0, strategy=None):
+                 p=None, resumed=False, freezed=0, seed=0, strategy=None, mixed_precision=None):
         self.config = config
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
         if config.batch % self.replicas:
             raise ValueError(f"batch {config.batch} does not split across {self.replicas} replicas")
         self.resumed = bool(resumed)
-        G_config = G_config or config.generator_kwargs()
+        G_config = dict(G_config or config.generator_kwargs())
         D_config = dict(D_config or config.discriminator_kwargs(), mbstd_group_size=config.mbstd)
+        # The config's float16 layers run where float16 is fast: on a GPU.  A CPU emulates
+        # float16 (a config-f step at 1024 ran over 4x slower), so there G and D compute in
+        # float32, as stylegan2-ada-pytorch forces off CUDA (`force_fp32`); the clamp stays.
+        if not (on_gpu() if mixed_precision is None else mixed_precision):
+            G_config["num_fp16_res"] = D_config["num_fp16_res"] = 0
+        self.mixed_precision = bool(G_config.get("num_fp16_res") or D_config.get("num_fp16_res"))
         with self.strategy.scope():
             self.G = Generator(**dict(G_config, seed=seed))
             self.D = Discriminator(**dict(D_config, seed=seed + 1))
@@ -215,6 +222,10 @@ class Trainer:
 
     def _apply(self, opt, tape, loss, variables):
         grads = tape.gradient(loss, variables)
+        if self.mixed_precision:
+            # stylegan2-ada-pytorch's nan_to_num: a float16 overflow must not reach the weights.
+            grads = [None if g is None else tf.clip_by_value(tf.where(tf.math.is_nan(g), 0.0, g), -1e5, 1e5)
+                     for g in grads]
         opt.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
 
     # NVIDIA's phases on one replica's share of the global batch.  Each loss is weighed by
