@@ -223,7 +223,7 @@ _SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "resume": "ffhq1024",  # NVIDIA's FFHQ config-f (about 360 MB, downloaded once) is the base
             "resolution": 1024,  # the pickle's resolution: notebook 02's gpu data set
             "cfg": "paper1024",
-            "batch": 4,  # NVIDIA's per-GPU batch at 1024 (paper1024: 32 on 8 GPUs); see the README's dry-run table
+            "batch": 2,  # half NVIDIA's per-GPU 4 (paper1024: 32 on 8 GPUs), so that a T4's 15 GB hold a step (README's dry run)
             "scratch_images": 0,
             "scratch_kimg": 0,
             "resume_kimg": 0,
