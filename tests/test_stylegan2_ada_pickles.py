@@ -7,7 +7,6 @@ train.py sets num_fp16_res=4 and conv_clamp=256 in G_args and D_args for every -
 Also the blend's relatedness check (`stylegan2.blend.check_related`).
 """
 
-import pickle
 import warnings
 
 import numpy as np

@@ -18,9 +18,8 @@ from tqdm.auto import tqdm
 
 from ..faces.detect import largest_face
 from ..images import DEFAULT_MAX_PIXELS, ImageError, read_image, to_gray, write_image
-from .crawl import CREDITS, ERROR_LOG, MANIFEST
+from .crawl import CREDITS, ERROR_LOG, IMAGE_SUFFIXES, MANIFEST
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 DECISION_COLUMNS = ["file", "kept", "reason", "width", "height", "hash"]
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from toonemo_lib.config import cache_dir
 from toonemo_lib.download import sha256_of
 # lite_available is re-exported: callers ask this module whether its classifier can run
-from toonemo_lib.lite_runtime import lite_available, make_interpreter, one_line
+from toonemo_lib.lite_runtime import lite_available, make_interpreter, one_line  # noqa: F401
 
 
 def to_tflite(model) -> bytes:

@@ -28,11 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-import keras
-import tensorflow as tf
-
-from . import ops
-from .networks import Discriminator, Generator, channel_count, num_ws_for
+from .networks import Discriminator, Generator, num_ws_for
 
 
 class OfficialPickleError(ValueError):
