@@ -128,6 +128,7 @@ def test_float32_loading_keeps_the_clamp(ada_pkl, nets):
     back = load_official_pickle(ada_pkl, num_fp16_res=0)
     assert back.Gs.get_config()["num_fp16_res"] == 0
     assert all(b.compute_dtype == "float32" for b in back.Gs.synthesis.blocks)
+    assert all(b.compute_dtype == "float32" for b in back.D.blocks) and back.D.conv_clamp == 256
     img16 = nets[2](z()).numpy()
     img32 = back.Gs(z()).numpy()
     assert 0 < np.abs(img32 - img16).max() < 0.02 * np.abs(img16).max()
