@@ -208,6 +208,12 @@ def layer_variables(prefix, layer):
     return out
 
 
+def float16_from(top_log2, num_fp16_res):
+    """stylegan2-ada's mixed precision: the lowest resolution computing in float16 (the
+    num_fp16_res highest ones, never below 8x8; weights and G's image stay float32), or None."""
+    return max(2 ** (top_log2 + 1 - num_fp16_res), 8) if num_fp16_res else None
+
+
 class SynthesisNetwork(keras.Model):
     """W [N, num_ws, dlatent_size] -> image [N, R, R, num_channels] (skip architecture)."""
 
@@ -230,10 +236,8 @@ class SynthesisNetwork(keras.Model):
         self.input_block = SynthesisInputBlock(nf(1), dlatent_size, num_channels, nonlinearity,
                                                resample_kernel, rng, dtype=dtype,
                                                conv_clamp=conv_clamp, name="4x4")
-        # stylegan2-ada's mixed precision: the num_fp16_res highest resolutions (never
-        # below 8x8) compute in float16, keeping float32 weights and image.
         top = resolution_log2(self.resolution)
-        fp16_from = max(2 ** (top + 1 - num_fp16_res), 8) if num_fp16_res else None
+        fp16_from = float16_from(top, num_fp16_res)
         self.blocks = []
         for r in range(3, top + 1):
             block_dtype = "mixed_float16" if fp16_from and 2**r >= fp16_from else dtype
@@ -442,7 +446,7 @@ class Discriminator(_ConfiguredModel):
         def block_dtype(r):
             return "mixed_float16" if fp16_from and 2**r >= fp16_from else dtype
 
-        fp16_from = max(2 ** (r_top + 1 - num_fp16_res), 8) if num_fp16_res else None
+        fp16_from = float16_from(r_top, num_fp16_res)
         common, kernel = dict(rng=rng, dtype=dtype), self._config["resample_kernel"]
         self.from_rgb = EqualizedConv2D(num_channels, nf(r_top - 1), 1, activation=nonlinearity,
                                         name="FromRGB", **dict(common, dtype=block_dtype(r_top)))

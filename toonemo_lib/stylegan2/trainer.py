@@ -87,7 +87,7 @@ class Trainer:
         G_config = dict(G_config or config.generator_kwargs())
         D_config = dict(D_config or config.discriminator_kwargs(), mbstd_group_size=config.mbstd)
         # The config's float16 layers run where float16 is fast: on a GPU.  A CPU emulates
-        # float16 (a config-f step at 1024 ran over 4x slower), so there G and D compute in
+        # float16 (a config-f D phase at 1024 ran over 3x slower), so there G and D compute in
         # float32, as stylegan2-ada-pytorch forces off CUDA (`force_fp32`); the clamp stays.
         if not (on_gpu() if mixed_precision is None else mixed_precision):
             G_config["num_fp16_res"] = D_config["num_fp16_res"] = 0
