@@ -166,6 +166,13 @@ def test_detect_and_classify_returns_every_face_largest_first(recognizer, astron
     assert rects[0][2] * rects[0][3] > rects[1][2] * rects[1][3] and rects[1][0] >= 250
 
 
+def test_a_float_frame_is_recognised_as_its_uint8_twin(recognizer, astronaut):
+    (as_uint8,) = recognizer.detect_and_classify(astronaut)
+    (as_float,) = recognizer.detect_and_classify(astronaut / 255.0)  # floats in [0, 1]
+    assert as_float["rect"] == as_uint8["rect"]
+    assert as_float["probs"] == pytest.approx(as_uint8["probs"], abs=1e-6)
+
+
 def test_no_face_gives_no_records(recognizer):
     assert recognizer.detect_and_classify(np.full((480, 640, 3), 128, np.uint8)) == []
     noise = np.random.default_rng(0).integers(0, 256, (240, 320), dtype=np.uint8)

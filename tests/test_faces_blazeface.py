@@ -9,7 +9,7 @@ import pytest
 from toonemo_lib.datasets.samples import load_sample
 from toonemo_lib.faces import blazeface
 from toonemo_lib.faces.blazeface import (MODELS, BlazeFace, Face, anchor_centres, decode, fer_square, letterbox,
-                                         weighted_nms)
+                                         shrink, weighted_nms)
 from toonemo_lib.faces.quality import ASTRONAUT_FACE, drifting_face_frames, faceless_frames, matches
 
 
@@ -75,6 +75,16 @@ def test_letterbox_maps_frame_pixels_into_the_square():
     assert scale == pytest.approx(0.3) and (dx, dy) == (0, 24)  # 640 x 480 -> 192 x 144, centred
     ys, xs = np.nonzero(x[0, :, :, 0] > 0)
     assert abs(xs.mean() - (230 * scale + dx)) < 1 and abs(ys.mean() - (120 * scale + dy)) < 1
+
+
+def test_shrink_averages_like_opencvs_area_resize(astronaut):
+    frame = cv2.resize(astronaut, (640, 480))
+    area = cv2.resize(frame, (192, 144), interpolation=cv2.INTER_AREA).astype(float)
+    assert np.abs(shrink(frame, (192, 144)) - area).mean() < 1.0  # of 255 grey levels
+    # whole factors and enlargements are OpenCV's own resizes
+    np.testing.assert_array_equal(shrink(frame, (320, 240)), cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA))
+    np.testing.assert_array_equal(shrink(frame[:60, :80], (192, 144)),
+                                  cv2.resize(frame[:60, :80], (192, 144), interpolation=cv2.INTER_LINEAR))
 
 
 def test_finds_the_astronaut_with_keypoints_where_her_features_are(detector, astronaut):

@@ -282,6 +282,17 @@ def _pixels_to_write(image, path: Path) -> np.ndarray:
 # ---------------------------------------------------------------------------- gray
 
 
+def check_image_shape(image) -> np.ndarray:
+    """``image`` as an array, if it is gray (H, W) or (H, W, 1), RGB or RGBA and at least 2x2; else ValueError."""
+    a = np.asarray(image)
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (1, 3, 4))):
+        raise ValueError("an image must be gray (H, W) or (H, W, 1), RGB (H, W, 3) or RGBA (H, W, 4); "
+                         f"got shape {np.shape(image)}")
+    if a.shape[0] < 2 or a.shape[1] < 2:
+        raise ValueError(f"an image must be at least 2x2 pixels; got shape {np.shape(image)}")
+    return a
+
+
 def to_gray(image, *, equalize: bool = False) -> np.ndarray:
     """A 2-D uint8 gray image from an RGB, RGBA or gray (H x W or H x W x 1) one.
 
@@ -290,14 +301,9 @@ def to_gray(image, *, equalize: bool = False) -> np.ndarray:
     `equalize` spreads the histogram, which Haar cascades like.  A gray uint8 input
     may be returned as it is.
     """
-    a = np.asarray(image)
+    a = check_image_shape(image)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
-    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
-        raise ValueError("an image must be gray (H, W) or (H, W, 1), RGB (H, W, 3) or RGBA (H, W, 4); "
-                         f"got shape {np.shape(image)}")
-    if a.shape[0] < 2 or a.shape[1] < 2:
-        raise ValueError(f"an image must be at least 2x2 pixels; got shape {np.shape(image)}")
     a = as_uint8(a)
     if a.ndim == 3:
         a = cv2.cvtColor(np.ascontiguousarray(a[:, :, :3]), cv2.COLOR_RGB2GRAY)

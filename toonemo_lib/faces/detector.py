@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..images import to_gray
+from ..images import check_image_shape, to_gray
 from .blazeface import MODELS, BlazeFace, Face, blazeface_available, fer_square
 from .detect import detect_faces, load_cascade
 
@@ -101,11 +101,11 @@ class FaceDetector:
 
     def detect(self, image: np.ndarray) -> list[Face]:
         """The faces in an RGB (or gray, or RGBA) image, largest first; Haar's have no score or keypoints."""
-        gray = to_gray(image)  # checks the image's shape before any detector sees it
+        check_image_shape(image)  # before any detector sees it
         faces = self.blazeface(image) if self.blazeface is not None else []
         if faces or self.kind == "blazeface":
             return faces
-        return [Face(box, None, None) for box in self._haar(gray)]
+        return [Face(box, None, None) for box in self._haar(to_gray(image))]
 
     def _haar(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         return detect_faces(gray, cascade=self.cascade, scale_factor=self.scale_factor,
