@@ -143,9 +143,13 @@ def run_project_side(spec):
 
     from toonemo_lib.stylegan2 import fastconv
 
+    import tensorflow as tf
+
     G, D = load_networks(spec["pickle"])
     expected = expected_outputs(spec["pickle"])
-    result = {"errors": check_outputs(G, D, expected)} if expected is not None else {}
+    result = {"version": f"TensorFlow {tf.__version__}"}
+    if expected is not None:
+        result["errors"] = check_outputs(G, D, expected)
     parts = project_parts(G, D)
     with fastconv.plain_convolutions() if spec["plain"] else contextlib.nullcontext():
         for part in spec["parts"]:
@@ -208,6 +212,8 @@ def images_per_s(times, batch):
 
 def report(rounds, spec):
     """The table: project (and official) images/s per part and batch, ratios with their range."""
+    print("\n" + "; ".join(f"{side}: {rounds[0][side]['version']}" for side in ("project", "official")
+                           if side in rounds[0]))
     print(f"\n{'part':<10} {'batch':>5} {'project img/s':>22} {'official img/s':>22} "
           f"{'project / official':>26}")
     for part in spec["parts"]:

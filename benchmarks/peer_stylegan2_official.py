@@ -93,7 +93,7 @@ parts = {
     "D_fwd": (lambda b: randn(b, 3, res, res), d_fwd),
     "D_fwd_bwd": (lambda b: randn(b, 3, res, res), d_fwd_bwd),
 }
-result = {}
+result = {"version": f"torch {torch.__version__}"}
 for part in spec.get("parts", list(parts)):
     make, run = parts[part]
     result[part] = {str(b): timed(lambda b=b: make(b), run, spec["runs"]) for b in spec["batches"]}
