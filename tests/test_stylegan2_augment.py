@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from toonemo_lib.stylegan2.augment import (ADA_KIMG, ADA_KIMG_RESUME, PRESETS, AdaController,
-                                           AugmentPipe, ada_kimg_for, ada_update, make_augment)
+                                           AugmentPipe, ada_kimg_for, ada_update, apply_params, make_augment,
+                                           resample)
 
 
 def _images(n=4, size=16, channels=3, seed=0):
@@ -119,6 +120,34 @@ def test_gradients_flow_to_the_input_images():
     assert grad is not None
     grad = grad.numpy()
     assert np.all(np.isfinite(grad)) and np.all(np.abs(grad).sum(axis=(1, 2, 3)) > 0)
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0])
+def test_r1s_second_order_gradient_runs_through_skipped_and_applied_transforms(p):
+    """R1 differentiates D(augment(x)) twice; identity matrices take the skipping branch."""
+    pipe = AugmentPipe("bgc", seed=4)
+    x = tf.constant(_images(n=3))
+    weights = tf.Variable(tf.constant(_images(n=1)[0]))
+
+    @tf.function
+    def penalty_gradient(p):
+        params = pipe.sample_params(3, 16, 16, p=p, seed=tf.constant(8, tf.int64))
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                logits = tf.reduce_sum(tf.tanh(apply_params(x, params) * weights), axis=[1, 2, 3])
+            penalty = tf.reduce_sum(tf.square(inner.gradient(logits, x)))
+        return params, outer.gradient(penalty, weights)
+
+    params, grad = penalty_gradient(tf.constant(p))
+    assert np.all(np.isfinite(grad.numpy())) and np.abs(grad.numpy()).sum() > 0
+    moved = apply_params(x, {"G_inv": params["G_inv"]}).numpy()
+    if p == 0:  # every matrix is the identity: the images pass unchanged
+        assert bool(tf.reduce_all(params["G_inv"] == tf.eye(3)))
+        np.testing.assert_array_equal(moved, x.numpy())
+    else:
+        assert not np.allclose(moved, x.numpy())
+        np.testing.assert_allclose(moved, resample(x, params["G_inv"]).numpy())
 
 
 def test_the_same_seed_gives_the_same_augmentation():

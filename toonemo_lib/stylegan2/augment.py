@@ -236,6 +236,27 @@ def apply_color(images, c):
     raise ValueError(f"colour augmentation needs RGB (3 channels) or L (1 channel), got {channels}")
 
 
+def _is_identity(matrices):
+    """Whether every matrix of a batch [N, K, K] is exactly the identity."""
+    return tf.reduce_all(tf.equal(matrices, tf.eye(matrices.shape[-1], dtype=matrices.dtype)))
+
+
+def apply_params(images, params):
+    """Apply drawn matrices (`AugmentPipe.sample_params`) to NHWC float images.
+
+    A kind of transform whose matrices are all identities is skipped: its result would be
+    exactly the input (bilinear taps at pixel centres, the identity colour matrix).  On a
+    large data set ADA's p stays at or near 0 for whole runs, and then this saves
+    resampling every image of D's three calls a minibatch, forwards and backwards.
+    """
+    g_inv, c = params.get("G_inv"), params.get("C")
+    if g_inv is not None:
+        images = tf.cond(_is_identity(g_inv), lambda: images, lambda: resample(images, g_inv))
+    if c is not None:
+        images = tf.cond(_is_identity(c), lambda: images, lambda: apply_color(images, c))
+    return images
+
+
 # ---------------------------------------------------------------------------------------
 
 class AugmentPipe(tf.Module):
@@ -378,11 +399,7 @@ class AugmentPipe(tf.Module):
         if height is None or width is None or channels is None:
             raise ValueError("AugmentPipe needs static height, width and channels")
         params = self.sample_params(tf.shape(x)[0], height, width, p=p, seed=seed, channels=channels)
-        if params["G_inv"] is not None:
-            x = resample(x, params["G_inv"])
-        if params["C"] is not None:
-            x = apply_color(x, params["C"])
-        x = tf.cast(x, dtype)
+        x = tf.cast(apply_params(x, params), dtype)
         return (x, params) if return_params else x
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .augment import apply_color, make_augment, resample
+from .augment import apply_params, make_augment
 from .fastconv import on_gpu
 from .loss import (d_logistic_loss, g_nonsaturating_loss, path_lengths, r1_grad_norms,
                    style_mixing_ws)
@@ -210,13 +210,6 @@ class Trainer:
                         real_aug=self._aug_params(cfg.batch))
         return dict(aug=self._aug_params(cfg.batch))  # Dreg
 
-    def _augment(self, images, params):
-        if "G_inv" in params:
-            images = resample(images, params["G_inv"])
-        if "C" in params:
-            images = apply_color(images, params["C"])
-        return images
-
     def _ws(self, lat):
         return style_mixing_ws(self.G, lat["z"], z2=lat["z2"], cutoff=lat["cutoff"])
 
@@ -237,7 +230,7 @@ class Trainer:
         with tf.GradientTape() as tape:
             ws = self._ws(draws["lat"])
             fakes = self.G.synthesis(ws, noise=draws["lat"]["noise"])
-            loss = g_nonsaturating_loss(self.D(self._augment(fakes, draws["aug"]))) * share
+            loss = g_nonsaturating_loss(self.D(apply_params(fakes, draws["aug"]))) * share
         self._apply(self.opt_G, tape, loss, self.g_vars)
         return dict(loss_G=loss, w_sum=tf.reduce_sum(ws[:, 0], axis=0))
 
@@ -263,8 +256,8 @@ class Trainer:
         ws = self._ws(draws["lat"])
         fakes = tf.stop_gradient(self.G.synthesis(ws, noise=draws["lat"]["noise"]))
         with tf.GradientTape() as tape:
-            fake_logits = self.D(self._augment(fakes, draws["fake_aug"]))
-            real_logits = self.D(self._augment(reals, draws["real_aug"]))
+            fake_logits = self.D(apply_params(fakes, draws["fake_aug"]))
+            real_logits = self.D(apply_params(reals, draws["real_aug"]))
             loss = d_logistic_loss(real_logits, fake_logits) * share
         self._apply(self.opt_D, tape, loss, self.d_vars)
         return dict(loss_D=loss, w_sum=tf.reduce_sum(ws[:, 0], axis=0),
@@ -275,7 +268,7 @@ class Trainer:
         cfg = self.config
         share = tf.cast(tf.shape(reals)[0], tf.float32) / cfg.batch
         with tf.GradientTape() as tape:
-            norms = r1_grad_norms(lambda x: self.D(self._augment(x, draws["aug"])), reals)
+            norms = r1_grad_norms(lambda x: self.D(apply_params(x, draws["aug"])), reals)
             penalty = tf.reduce_mean(norms) * (cfg.gamma / 2) * cfg.r1_interval * share
         self._apply(self.opt_D, tape, penalty, self.d_vars)
         return dict(r1_penalty=penalty)
