@@ -2,6 +2,7 @@
 
     python benchmarks/bench_expressions.py [--samples 4000] [--layer-samples 100] [--held-out 500]
                                            [--strengths 0,1,2,4,6] [--strength 4] [--write]
+                                           [--snapshot PATH]
 
 Fits InterFaceGAN directions for `data/models/stylegan2-faces-fer2013-32.npz` with the shipped
 emotion recogniser (`toonemo_lib.toonify.expressions.fit_expression_directions`), prints how long it
@@ -11,11 +12,13 @@ independent second one (`data/models/emotion_resnet_32.keras`): the mean probabi
 the intended expression, the share labelled so, and the identity distance outside eyes
 and mouth, per strength.  `--write` saves the directions beside the model
 (`<model>.expressions.npz`, what the course loads); without it the fit is compared with
-the shipped file.  No network access.
+the shipped file.  `--snapshot PATH` fits and measures a training snapshot's G_ema instead (a run
+in progress; nothing is written or compared).  No network access.
 """
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,6 +28,7 @@ from toonemo_lib.emotion.recognize import SECOND_MODEL, EmotionRecognizer
 from toonemo_lib.toonify.expressions import (ExpressionDirections, directions_path, edit_report,
                                              fit_expression_directions, mapped_latents, strength_sweep)
 from toonemo_lib.stylegan2.shipped import load_shipped_generator, shipped_path
+from toonemo_lib.stylegan2.snapshot import load_snapshot
 
 
 def main() -> None:
@@ -35,11 +39,15 @@ def main() -> None:
     parser.add_argument("--strengths", default="0,1,2,4,6")
     parser.add_argument("--strength", type=float, default=4.0)
     parser.add_argument("--write", action="store_true", help="save the directions beside the shipped face model")
+    parser.add_argument("--snapshot", type=Path, default=None,
+                        help="a training snapshot's G_ema instead of the shipped face model")
     args = parser.parse_args()
+    if args.write and args.snapshot is not None:
+        parser.error("--write saves beside the shipped face model: it does not go with --snapshot")
     print(describe_cpu(), flush=True)
     pd.set_option("display.width", 200)
 
-    G = load_shipped_generator("faces")
+    G = load_shipped_generator("faces") if args.snapshot is None else load_snapshot(args.snapshot).Gs
     labeller, judge = EmotionRecognizer(), EmotionRecognizer(SECOND_MODEL)
     began = time.perf_counter()
     directions = fit_expression_directions(G, labeller, samples=args.samples, layer_samples=args.layer_samples)
@@ -51,7 +59,7 @@ def main() -> None:
     path = directions_path(shipped_path("faces"))
     if args.write:
         print(f"\nwrote {directions.save(path)}")
-    elif path.exists():
+    elif path.exists() and args.snapshot is None:  # a snapshot's fit belongs to another model
         kept = ExpressionDirections.load(path)
         print(f"\nlargest |difference| from the shipped {path.name}: "
               f"{np.abs(kept.directions - directions.directions).max():.2e}")
