@@ -76,8 +76,8 @@ class LiteClassifier:
     """A TFLite model on the LiteRT interpreter, called like a Keras model on a numpy batch.
 
     ``model`` is a ``.tflite`` path or its bytes.  Two threads by default: a face and
-    its mirror image (flip TTA) take 0.3-0.4 ms less than on one thread (of about 4.7 ms
-    for a whole 640 x 480 frame with BlazeFace, on a 2-core Xeon with AVX-512).
+    its mirror image (flip TTA) take 0.3-0.4 ms less than on one thread, where a whole
+    640 x 480 frame with BlazeFace takes about 4 ms (a 2-core Xeon with AVX-512).
     ``input_shape`` and ``output_shape`` are the model's, with -1 for the batch.
     """
 
