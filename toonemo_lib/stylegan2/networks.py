@@ -208,10 +208,12 @@ def layer_variables(prefix, layer):
     return out
 
 
-def float16_from(top_log2, num_fp16_res):
-    """stylegan2-ada's mixed precision: the lowest resolution computing in float16 (the
-    num_fp16_res highest ones, never below 8x8; weights and G's image stay float32), or None."""
-    return max(2 ** (top_log2 + 1 - num_fp16_res), 8) if num_fp16_res else None
+def block_dtype(log2, top_log2, num_fp16_res, dtype):
+    """The dtype policy of the 2**log2 block: stylegan2-ada's mixed precision computes the
+    num_fp16_res highest resolutions (never below 8x8) in float16; weights and G's image
+    stay float32."""
+    fp16_from = max(2 ** (top_log2 + 1 - num_fp16_res), 8) if num_fp16_res else None
+    return "mixed_float16" if fp16_from and 2**log2 >= fp16_from else dtype
 
 
 class SynthesisNetwork(keras.Model):
@@ -237,13 +239,11 @@ class SynthesisNetwork(keras.Model):
                                                resample_kernel, rng, dtype=dtype,
                                                conv_clamp=conv_clamp, name="4x4")
         top = resolution_log2(self.resolution)
-        fp16_from = float16_from(top, num_fp16_res)
         self.blocks = []
         for r in range(3, top + 1):
-            block_dtype = "mixed_float16" if fp16_from and 2**r >= fp16_from else dtype
             self.blocks.append(SynthesisBlock(
                 2**r, nf(r - 2), nf(r - 1), dlatent_size, num_channels, nonlinearity,
-                resample_kernel, rng, dtype=block_dtype, conv_clamp=conv_clamp,
+                resample_kernel, rng, dtype=block_dtype(r, top, num_fp16_res, dtype), conv_clamp=conv_clamp,
                 name=f"{2**r}x{2**r}"))
         self.built = True
 
@@ -443,16 +443,15 @@ class Discriminator(_ConfiguredModel):
         def nf(stage):
             return channel_count(stage, fmap_base, fmap_decay, fmap_min, fmap_max)
 
-        def block_dtype(r):
-            return "mixed_float16" if fp16_from and 2**r >= fp16_from else dtype
+        def dtype_of(r):
+            return block_dtype(r, r_top, num_fp16_res, dtype)
 
-        fp16_from = float16_from(r_top, num_fp16_res)
         common, kernel = dict(rng=rng, dtype=dtype), self._config["resample_kernel"]
         self.from_rgb = EqualizedConv2D(num_channels, nf(r_top - 1), 1, activation=nonlinearity,
-                                        name="FromRGB", **dict(common, dtype=block_dtype(r_top)))
+                                        name="FromRGB", **dict(common, dtype=dtype_of(r_top)))
         self.from_rgb_prefix = f"{2**r_top}x{2**r_top}/FromRGB"
         self.blocks = [DiscriminatorBlock(nf(r - 1), nf(r - 2), nonlinearity, kernel, rng,
-                                          dtype=block_dtype(r), conv_clamp=self.conv_clamp,
+                                          dtype=dtype_of(r), conv_clamp=self.conv_clamp,
                                           name=f"{2**r}x{2**r}")
                        for r in range(r_top, 2, -1)]
         # TF1 leaves the layer out for group sizes <= 1.
